@@ -1,0 +1,42 @@
+# Makegood. The README promises two commands: `make run` and `make test`.
+# Both do all set-up themselves; re-running set-up when nothing changed takes seconds.
+
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.makegood-installed
+# Some machines' pip config names local mirrors that may be absent; pip warns per package.
+PIP_NOISE := is ignored: it is neither a file nor a directory
+
+export PYTHONDONTWRITEBYTECODE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run test test-fast validate train shell bench clean help
+
+help:
+	@echo "make run    set up, then run Makegood"
+	@echo "make test   set up, then run every test"
+
+setup: $(STAMP)
+
+# The venv is rebuilt only when the dependency files change.
+$(STAMP): pyproject.toml requirements.lock scripts/find-python.sh
+	@python_bin=$$(scripts/find-python.sh) || exit 1; \
+	if [ ! -x "$(PY)" ] || ! "$(PY)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+	  echo "==> creating $(VENV) with $$python_bin"; rm -rf "$(VENV)"; "$$python_bin" -m venv "$(VENV)" || exit 1; \
+	fi
+	@echo "==> installing pinned dependencies (first time: about 2 minutes)"
+	@set -o pipefail; $(BIN)/pip install --quiet --upgrade "pip<25" "setuptools<71" wheel 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	@set -o pipefail; $(BIN)/pip install --quiet -c requirements.lock -e '.[test]' 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	@touch $(STAMP)
+	@echo "==> set-up done"
+
+run: setup
+	@$(BIN)/makegood demo
+
+test: setup
+	@scripts/run-tests.sh
+
+clean:
+	rm -rf $(VENV) models/*.tar.gz .pytest_cache var

@@ -1,0 +1,82 @@
+"""A case: one situation and the facts known about it, typed by the catalog's fact specs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Mapping
+
+from makegood.errors import CaseError
+from makegood.money import to_money
+from makegood.policy.model import Catalog, FactSpec
+
+# A case about a delay or a window can be long, but not longer than ten years.
+MAX_DAYS = 3650
+MAX_COUNT = 10000
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+def coerce_fact(spec: FactSpec, value: object) -> object:
+    """Turn a raw value (YAML, CLI text, JSON, a slot) into the fact's type, or say why not."""
+    what = f"fact {spec.name}"
+    if spec.type == "money":
+        return to_money(value, what)
+    if spec.type in ("days", "count"):
+        if isinstance(value, bool):
+            raise CaseError(f"{what} must be a whole number, got {value!r}")
+        try:
+            number = Decimal(str(value).strip())
+        except Exception:  # noqa: BLE001 - any unparsable text is the same user error
+            raise CaseError(f"{what} must be a whole number, got {value!r}") from None
+        if not number.is_finite() or number != number.to_integral_value():
+            raise CaseError(f"{what} must be a whole number, got {value!r}")
+        limit = MAX_DAYS if spec.type == "days" else MAX_COUNT
+        if number < 0 or number > limit:
+            raise CaseError(f"{what} must be between 0 and {limit}, got {value!r}")
+        return int(number)
+    if spec.type == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise CaseError(f"{what} must be true or false, got {value!r}")
+    text = str(value).strip().lower()
+    if text not in spec.values:
+        raise CaseError(f"{what} must be one of {', '.join(spec.values)}, got {value!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class Case:
+    situation: str
+    facts: Mapping[str, object]
+
+    @classmethod
+    def build(cls, catalog: Catalog, situation: str, facts: Mapping[str, object] | None = None) -> "Case":
+        """Validate the situation and every fact; fill catalog defaults for facts not given."""
+        catalog.situation(situation)  # raises CaseError naming the known situations
+        typed: dict[str, object] = {}
+        for name, raw in (facts or {}).items():
+            spec = catalog.facts.get(name)
+            if spec is None:
+                known = ", ".join(sorted(catalog.facts))
+                raise CaseError(f"unknown fact {name!r}; known facts: {known}")
+            if raw is None or raw == "":
+                continue
+            typed[name] = coerce_fact(spec, raw)
+        for name, spec in catalog.facts.items():
+            if name not in typed and spec.default is not None:
+                typed[name] = spec.default
+        return cls(situation=situation, facts=MappingProxyType(dict(sorted(typed.items()))))
+
+    def get(self, name: str) -> object:
+        return self.facts.get(name)
+
+    def as_json(self) -> dict[str, object]:
+        """Facts for the ledger and the API: money as text so nothing becomes a float."""
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.facts.items()}

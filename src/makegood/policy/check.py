@@ -1,0 +1,117 @@
+"""check(case, remedy, size, tier): may this actor give this exact thing? If not, who may, and
+what can be offered instead. Every verdict that is not "allowed" carries alternatives or a handoff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Optional
+
+from makegood.errors import CaseError
+from makegood.money import to_money
+from makegood.policy.case import MAX_DAYS, Case
+from makegood.policy.conditions import Missing, first_failure
+from makegood.policy.limits import Size, natural_size, required_tier
+from makegood.policy.model import Catalog, RemedyRule
+from makegood.policy.options import Handoff, Option, options
+from makegood.policy.tiers import Tier
+
+ALLOWED, NEEDS_TIER, OUTSIDE_POLICY, NEEDS_FACTS = "allowed", "needs_tier", "outside_policy", "needs_facts"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # allowed | needs_tier | outside_policy | needs_facts
+    remedy: str
+    size: Optional[Size]
+    required_tier: Optional[Tier]
+    rules: tuple[str, ...]
+    reason: str
+    policy_version: str
+    alternatives: tuple[Option, ...] = ()  # in the actor's authority
+    handoff: Optional[Handoff] = None
+    missing_facts: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == ALLOWED
+
+
+def parse_size(catalog: Catalog, remedy: str, value: object) -> Size:
+    kind = catalog.remedies[remedy].kind
+    if kind == "days":
+        from makegood.policy.case import coerce_fact
+        from makegood.policy.model import FactSpec
+
+        return int(coerce_fact(FactSpec(name="days", type="days", source="conversation"), value))  # type: ignore[arg-type]
+    return to_money(value, "amount")
+
+
+def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -> Verdict:
+    """`size` may be None: the remedy's own size for this case (e.g. the order value for a full refund)."""
+    situation = catalog.situation(case.situation)
+    if remedy not in catalog.remedies:
+        raise CaseError(f"unknown remedy {remedy!r}; known remedies: {', '.join(sorted(catalog.remedies))}")
+    kind = catalog.remedies[remedy].kind
+    wanted: Optional[Size] = None if size is None else parse_size(catalog, remedy, size)
+    available = options(catalog, case, tier)
+
+    def refuse(status: str, reason: str, rules: tuple[str, ...], needed: Optional[Tier] = None,
+               missing: tuple[str, ...] = ()) -> Verdict:
+        handoff = available.handoff or Handoff(needed or max(catalog.handoff_tier, tier), reason)
+        if needed is not None:
+            handoff = Handoff(needed, f"a {needed} can approve this: {reason}")
+        return Verdict(status=status, remedy=remedy, size=wanted, required_tier=needed, rules=rules, reason=reason,
+                       policy_version=catalog.version, alternatives=available.offers, handoff=handoff,
+                       missing_facts=missing)
+
+    eligible, failed = first_failure(situation.eligible, case.facts)
+    if isinstance(eligible, Missing):
+        return refuse(NEEDS_FACTS, "facts are missing", (f"{situation.id}.eligible",), missing=tuple(sorted(eligible.facts)))
+    if not eligible:
+        return refuse(OUTSIDE_POLICY, failed.describe(), (f"{situation.id}.eligible",))
+    rules = [r for r in situation.remedies if r.remedy == remedy]
+    if not rules:
+        return refuse(OUTSIDE_POLICY, f"{remedy} is not a remedy for {situation.id}", (f"{situation.id}.remedies",))
+
+    best: Optional[Verdict] = None
+    for rule in rules:
+        verdict = _check_rule(catalog, rule, case, kind, wanted, tier, refuse)
+        if verdict.allowed:
+            return verdict
+        best = best or verdict
+        if best.status == OUTSIDE_POLICY and verdict.status != OUTSIDE_POLICY:
+            best = verdict
+    assert best is not None
+    return best
+
+
+def _check_rule(catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wanted: Optional[Size], tier: Tier,
+                refuse) -> Verdict:
+    outcome, failed = first_failure(rule.when, case.facts)
+    if isinstance(outcome, Missing):
+        return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(outcome.facts)))
+    if not outcome:
+        return refuse(OUTSIDE_POLICY, failed.describe(), (rule.id,))
+    natural = natural_size(rule, case.facts, kind)
+    if isinstance(natural, Missing):
+        return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(natural.facts)))
+    size = natural if wanted is None else wanted
+    if not rule.adjustable and wanted is not None and Decimal(wanted) > Decimal(natural):
+        return refuse(OUTSIDE_POLICY, f"{rule.remedy} here is at most {natural} (the case's own size)", (rule.id,))
+    if kind == "days" and int(size) > MAX_DAYS:
+        return refuse(OUTSIDE_POLICY, "too many days", (rule.id,))
+    needed, cap = required_tier(catalog, rule, size, case.facts)
+    if needed is None:
+        return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
+    if needed > tier:
+        return refuse(NEEDS_TIER, f"needs {needed} authority; {tier} limit: {_limit_reason(catalog, rule, tier, size, case)}",
+                      (rule.id, cap.cap_rule), needed=needed)
+    return Verdict(status=ALLOWED, remedy=rule.remedy, size=size, required_tier=needed, rules=(rule.id, cap.cap_rule),
+                   reason=cap.reason, policy_version=catalog.version)
+
+
+def _limit_reason(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size, case: Case) -> str:
+    from makegood.policy.limits import check_cap
+
+    return check_cap(catalog, rule, tier, size, case.facts).reason

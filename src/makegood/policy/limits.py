@@ -1,0 +1,126 @@
+"""Cap arithmetic: how big a remedy is, and which tier may grant a given size.
+
+This is the one place where an amount meets a limit; options, check, fair-ask and the
+story checker all ask here, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from typing import Mapping, Optional, Union
+
+from makegood.money import cents
+from makegood.policy.conditions import Missing
+from makegood.policy.model import Cap, Catalog, RemedyRule
+from makegood.policy.tiers import Tier
+
+Size = Union[Decimal, int]  # money for money/plan remedies, whole days for days remedies
+
+
+@dataclass(frozen=True)
+class CapCheck:
+    ok: bool
+    cap_rule: str  # e.g. "damaged_item.partial_refund.caps.agent.max_amount"
+    reason: str
+
+
+def natural_size(rule: RemedyRule, facts: Mapping[str, object], kind: str) -> Union[Size, Missing]:
+    """The remedy's own size from the case: the order value for a full refund, 30% of it, $15..."""
+    spec = rule.amount
+    if spec.fixed is not None:
+        value: Decimal = spec.fixed
+    else:
+        name = spec.fact if spec.fact is not None else spec.of
+        raw = facts.get(name)  # type: ignore[arg-type]
+        if raw is None:
+            return Missing(frozenset({name}))  # type: ignore[arg-type]
+        value = Decimal(str(raw))
+        if spec.percent is not None:
+            value = value * spec.percent / 100
+    if kind == "days":
+        return int(value.to_integral_value(rounding=ROUND_FLOOR))
+    return cents(value)
+
+
+def check_cap(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size,
+              facts: Mapping[str, object]) -> CapCheck:
+    """Can `tier` grant `rule` at `size` for this customer?"""
+    base = f"{rule.id}.caps.{tier}"
+    cap: Optional[Cap] = rule.caps.get(tier)
+    if cap is None:
+        return CapCheck(False, base, f"{tier} cannot grant {rule.remedy} in {rule.situation}")
+    if cap.max_amount is not None and Decimal(size) > cap.max_amount:
+        return CapCheck(False, f"{base}.max_amount", f"{tier} may give up to {_money(cap.max_amount)}")
+    if cap.max_days is not None and int(size) > cap.max_days:
+        return CapCheck(False, f"{base}.max_days", f"{tier} may give up to {cap.max_days} days")
+    if cap.max_percent is not None:
+        order_value = facts.get("order_value")
+        if order_value is None:
+            return CapCheck(False, f"{base}.max_percent", "order_value is needed to apply a percent cap")
+        if Decimal(size) > cents(Decimal(str(order_value)) * cap.max_percent / 100):
+            return CapCheck(False, f"{base}.max_percent",
+                            f"{tier} may give up to {cap.max_percent.normalize():f}% of the order value")
+    frequency = frequency_check(catalog, rule, tier, cap, facts)
+    if frequency is not None:
+        return frequency
+    return CapCheck(True, base, f"within {tier} authority")
+
+
+def frequency_check(catalog: Catalog, rule: RemedyRule, tier: Tier, cap: Cap,
+                    facts: Mapping[str, object]) -> Optional[CapCheck]:
+    if not rule.counts_as_exception:
+        return None
+    if cap.max_recent_exceptions is not None:
+        limit, where = cap.max_recent_exceptions, f"{rule.id}.caps.{tier}.max_recent_exceptions"
+    else:
+        limit, where = catalog.tier_max_recent_exceptions.get(tier), f"tiers.{tier}.max_recent_exceptions"
+    if limit is None:
+        return None
+    recent = int(facts.get("recent_exceptions") or 0)  # type: ignore[arg-type]
+    if recent >= limit:
+        return CapCheck(False, where, f"{tier} may grant at most {limit} exceptions per customer in "
+                                      f"{catalog.exception_period_days} days; this customer has had {recent}")
+    return None
+
+
+def required_tier(catalog: Catalog, rule: RemedyRule, size: Size,
+                  facts: Mapping[str, object]) -> tuple[Optional[Tier], CapCheck]:
+    """The lowest tier that may grant `size`, or None with the cap that stops even the top tier."""
+    last = CapCheck(False, f"{rule.id}.caps", f"no tier may grant {rule.remedy} here")
+    for tier in Tier.ordered():
+        verdict = check_cap(catalog, rule, tier, size, facts)
+        if verdict.ok:
+            return tier, verdict
+        if tier in rule.caps:
+            last = verdict
+    return None, last
+
+
+def largest_at(catalog: Catalog, rule: RemedyRule, tier: Tier, facts: Mapping[str, object],
+               kind: str) -> Optional[Size]:
+    """The most `tier` may give under `rule` for this customer, or None if it may give nothing."""
+    cap = rule.caps.get(tier)
+    if cap is None or frequency_check(catalog, rule, tier, cap, facts) is not None:
+        return None
+    if kind == "days":
+        return cap.max_days
+    bounds = [cents(cap.max_amount)] if cap.max_amount is not None else []
+    if cap.max_percent is not None:
+        order_value = facts.get("order_value")
+        if order_value is None:
+            return None
+        bounds.append(cents(Decimal(str(order_value)) * cap.max_percent / 100))
+    # No bound at all: callers only ask when the natural size was already over this tier's
+    # cap, which an unbounded cap cannot be, so "nothing to reduce to" is the honest answer.
+    return min(bounds) if bounds else None
+
+
+def cost_of(catalog: Catalog, rule: RemedyRule, size: Size) -> Decimal:
+    return cents(Decimal(size) * catalog.remedies[rule.remedy].cost_factor)
+
+
+def _money(amount: Decimal) -> str:
+    from makegood.money import fmt
+
+    return fmt(amount)

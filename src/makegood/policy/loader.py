@@ -1,0 +1,371 @@
+"""Load and validate the policy catalog. Every error names the file, the key path and
+what was expected, because the catalog is edited by business people, not programmers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from makegood.errors import PolicyError
+from makegood.policy.conditions import OPERATORS, AllOf, AnyOf, Condition, FactTest, Not, facts_named
+from makegood.policy.model import (
+    FACT_TYPES,
+    REMEDY_KINDS,
+    AmountSpec,
+    Cap,
+    Catalog,
+    FactSpec,
+    PlanPolicy,
+    Remedy,
+    RemedyRule,
+    Situation,
+)
+from makegood.policy.situations import SITUATIONS
+from makegood.policy.tiers import Tier
+
+CATALOG_FILE = "catalog.yml"
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Load `path`: a catalog file, or a directory holding `catalog.yml`."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CATALOG_FILE
+    if not path.exists():
+        raise PolicyError(f"{path}: policy catalog not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read the policy catalog: {exc}") from None
+    return parse_catalog(text, source=str(path))
+
+
+def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(f"{source}{line}: not valid YAML: {problem}") from None
+    return _Builder(source).catalog(raw)
+
+
+def policy_version(raw: Any) -> str:
+    """Hash of the canonical content: comments and key order do not change the version."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return "pv-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+class _Builder:
+    def __init__(self, source: str):
+        self.source = source
+
+    # -- error helpers -------------------------------------------------------
+    def fail(self, where: str, message: str) -> PolicyError:
+        return PolicyError(f"{self.source}: {where}: {message}")
+
+    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping of keys, got {_kind(value)}")
+        return value
+
+    def only_keys(self, value: Mapping[str, Any], where: str, allowed: set[str]) -> None:
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise self.fail(where, f"unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+
+    def required(self, value: Mapping[str, Any], key: str, where: str) -> Any:
+        if key not in value:
+            raise self.fail(where, f"missing required key {key!r}")
+        return value[key]
+
+    def amount(self, value: Any, where: str) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise self.fail(where, f"expected a non-negative number, got {_kind(value)}")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise self.fail(where, f"expected a non-negative number, got {value!r}") from None
+        if not number.is_finite() or number < 0:
+            raise self.fail(where, f"expected a non-negative number, got {value!r}")
+        return number
+
+    def whole(self, value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(where, f"expected a whole number >= 0, got {value!r}")
+        return value
+
+    def tier(self, value: Any, where: str) -> Tier:
+        try:
+            return Tier(value)
+        except ValueError:
+            names = ", ".join(t.value for t in Tier.ordered())
+            raise self.fail(where, f"unknown tier {value!r}; expected one of: {names}") from None
+
+    # -- sections ------------------------------------------------------------
+    def catalog(self, raw: Any) -> Catalog:
+        top = self.mapping(raw, "top level")
+        self.only_keys(top, "top level", {"label", "currency", "exception_period_days", "facts", "remedies",
+                                          "tiers", "handoff_tier", "situations", "payment_plans", "notes"})
+        facts = self.facts(self.required(top, "facts", "top level"))
+        remedies = self.remedies(self.required(top, "remedies", "top level"))
+        tier_limits = self.tier_limits(top.get("tiers", {}))
+        situations_raw = self.mapping(self.required(top, "situations", "top level"), "situations")
+        situations = {sid: self.situation(sid, body, facts, remedies) for sid, body in situations_raw.items()}
+        missing = [s for s in SITUATIONS if s not in situations]
+        if missing:
+            raise self.fail("situations", f"missing situation {missing[0]!r}; every situation id must have an entry")
+        plans = self.plans(top["payment_plans"]) if "payment_plans" in top else None
+        if any(r.remedy == "payment_plan" for s in situations.values() for r in s.remedies) and plans is None:
+            raise self.fail("payment_plans", "a situation offers payment_plan but the catalog has no payment_plans section")
+        return Catalog(
+            version=policy_version(raw),
+            label=str(top.get("label", "")),
+            source=self.source,
+            currency=str(top.get("currency", "USD")),
+            exception_period_days=self.whole(top.get("exception_period_days", 90), "exception_period_days"),
+            facts=facts,
+            remedies=remedies,
+            tier_max_recent_exceptions=tier_limits,
+            handoff_tier=self.tier(top.get("handoff_tier", "agent"), "handoff_tier"),
+            situations=situations,
+            plans=plans,
+            notes={str(k): str(v) for k, v in self.mapping(top.get("notes", {}), "notes").items()},
+        )
+
+    def facts(self, raw: Any) -> dict[str, FactSpec]:
+        out = {}
+        for name, body in self.mapping(raw, "facts").items():
+            where = f"facts.{name}"
+            body = self.mapping(body, where)
+            self.only_keys(body, where, {"type", "source", "description", "values", "default"})
+            ftype = self.required(body, "type", where)
+            if ftype not in FACT_TYPES:
+                raise self.fail(f"{where}.type", f"expected one of {', '.join(FACT_TYPES)}, got {ftype!r}")
+            source = body.get("source", "conversation")
+            if source not in ("company", "conversation"):
+                raise self.fail(f"{where}.source", f"expected company or conversation, got {source!r}")
+            values = tuple(str(v) for v in body.get("values", ()))
+            if ftype == "enum" and not values:
+                raise self.fail(f"{where}.values", "an enum fact needs a list of values")
+            spec = FactSpec(name=name, type=ftype, source=source, description=str(body.get("description", "")),
+                            values=values, default=None)
+            if "default" in body:
+                from makegood.policy.case import coerce_fact  # the one place that types a fact value
+
+                try:
+                    default = coerce_fact(spec, body["default"])
+                except Exception as exc:  # noqa: BLE001 - reworded with the catalog path
+                    raise self.fail(f"{where}.default", str(exc)) from None
+                spec = FactSpec(**{**spec.__dict__, "default": default})
+            out[name] = spec
+        return out
+
+    def remedies(self, raw: Any) -> dict[str, Remedy]:
+        out = {}
+        for name, body in self.mapping(raw, "remedies").items():
+            where = f"remedies.{name}"
+            body = self.mapping(body, where)
+            self.only_keys(body, where, {"kind", "cost_factor", "description"})
+            kind = self.required(body, "kind", where)
+            if kind not in REMEDY_KINDS:
+                raise self.fail(f"{where}.kind", f"expected one of {', '.join(REMEDY_KINDS)}, got {kind!r}")
+            out[name] = Remedy(name=name, kind=kind,
+                               cost_factor=self.amount(body.get("cost_factor", 1), f"{where}.cost_factor"),
+                               description=str(body.get("description", "")))
+        return out
+
+    def tier_limits(self, raw: Any) -> dict[Tier, int | None]:
+        out: dict[Tier, int | None] = {t: None for t in Tier.ordered()}
+        for name, body in self.mapping(raw, "tiers").items():
+            tier = self.tier(name, "tiers")
+            body = self.mapping(body or {}, f"tiers.{name}")
+            self.only_keys(body, f"tiers.{name}", {"max_recent_exceptions"})
+            if "max_recent_exceptions" in body:
+                out[tier] = self.whole(body["max_recent_exceptions"], f"tiers.{name}.max_recent_exceptions")
+        self.monotonic({t: v for t, v in out.items() if v is not None}, "tiers", "max_recent_exceptions")
+        return out
+
+    def situation(self, sid: str, body: Any, facts: Mapping[str, FactSpec], remedies: Mapping[str, Remedy]) -> Situation:
+        where = f"situations.{sid}"
+        if sid not in SITUATIONS:
+            raise self.fail(where, f"unknown situation id; expected one of: {', '.join(SITUATIONS)}")
+        body = self.mapping(body, where)
+        self.only_keys(body, where, {"description", "needs", "eligible", "remedies", "fair_ask", "fair_ask_remedy"})
+        needs = tuple(body.get("needs", ()))
+        for i, fact in enumerate(needs):
+            if fact not in facts:
+                raise self.fail(f"{where}.needs[{i}]", f"unknown fact {fact!r}")
+        eligible = self.conditions(body.get("eligible", []), f"{where}.eligible", facts)
+        rules_raw = self.required(body, "remedies", where)
+        if not isinstance(rules_raw, list) or not rules_raw:
+            raise self.fail(f"{where}.remedies", "expected a non-empty list of remedy rules")
+        rules = tuple(self.rule(sid, i, r, facts, remedies) for i, r in enumerate(rules_raw))
+        ids = [r.id for r in rules]
+        duplicate = next((i for i in ids if ids.count(i) > 1), None)
+        if duplicate:
+            raise self.fail(f"{where}.remedies", f"two rules are both called {duplicate!r}; give one an `id`")
+        fair_ask_remedy = body.get("fair_ask_remedy")
+        if fair_ask_remedy is not None and fair_ask_remedy not in {r.remedy for r in rules}:
+            raise self.fail(f"{where}.fair_ask_remedy", f"{fair_ask_remedy!r} is not one of this situation's remedies")
+        return Situation(id=sid, description=str(body.get("description", "")), needs=needs, eligible=eligible,
+                         remedies=rules, fair_ask=bool(body.get("fair_ask", False)), fair_ask_remedy=fair_ask_remedy)
+
+    def rule(self, sid: str, index: int, body: Any, facts: Mapping[str, FactSpec],
+             remedies: Mapping[str, Remedy]) -> RemedyRule:
+        where = f"situations.{sid}.remedies[{index}]"
+        body = self.mapping(body, where)
+        self.only_keys(body, where, {"id", "remedy", "amount", "caps", "when", "adjustable", "counts_as_exception"})
+        remedy_name = self.required(body, "remedy", where)
+        if remedy_name not in remedies:
+            raise self.fail(f"{where}.remedy", f"unknown remedy {remedy_name!r}; known: {', '.join(sorted(remedies))}")
+        remedy = remedies[remedy_name]
+        amount = self.amount_spec(body.get("amount"), f"{where}.amount", facts, remedy)
+        caps_raw = self.mapping(self.required(body, "caps", where), f"{where}.caps")
+        caps = {}
+        for tier_name, cap_body in caps_raw.items():
+            tier = self.tier(tier_name, f"{where}.caps")
+            caps[tier] = self.cap(cap_body, f"{where}.caps.{tier_name}", remedy)
+        if not caps:
+            raise self.fail(f"{where}.caps", "at least one tier must be able to grant this remedy")
+        for attr in ("max_amount", "max_percent", "max_days"):
+            self.monotonic({t: getattr(c, attr) for t, c in caps.items()}, f"{where}.caps", attr, unlimited_ok=True)
+        return RemedyRule(
+            id=str(body.get("id", f"{sid}.{remedy_name}")), situation=sid, remedy=remedy_name, amount=amount,
+            caps=caps, when=self.conditions(body.get("when", []), f"{where}.when", facts),
+            adjustable=bool(body.get("adjustable", False)),
+            counts_as_exception=bool(body.get("counts_as_exception", True)),
+        )
+
+    def amount_spec(self, raw: Any, where: str, facts: Mapping[str, FactSpec], remedy: Remedy) -> AmountSpec:
+        if remedy.kind == "plan":
+            if raw is not None:
+                raise self.fail(where, "a payment plan's size comes from the debt and the weekly amount; remove `amount`")
+            return AmountSpec(fact="debt_amount")
+        if raw is None:
+            raise self.fail(where, "missing required key 'amount'")
+        if not isinstance(raw, dict):
+            return AmountSpec(fixed=self.amount(raw, where))
+        self.only_keys(raw, where, {"fact", "fixed", "percent", "of"})
+        if "fixed" in raw and len(raw) == 1:
+            return AmountSpec(fixed=self.amount(raw["fixed"], f"{where}.fixed"))
+        if "fact" in raw and len(raw) == 1:
+            self.numeric_fact(raw["fact"], f"{where}.fact", facts)
+            return AmountSpec(fact=raw["fact"])
+        if set(raw) == {"percent", "of"}:
+            self.numeric_fact(raw["of"], f"{where}.of", facts)
+            return AmountSpec(percent=self.amount(raw["percent"], f"{where}.percent"), of=raw["of"])
+        raise self.fail(where, "expected one of {fixed: N}, {fact: NAME} or {percent: N, of: NAME}")
+
+    def numeric_fact(self, name: Any, where: str, facts: Mapping[str, FactSpec]) -> None:
+        if name not in facts:
+            raise self.fail(where, f"unknown fact {name!r}")
+        if facts[name].type not in ("money", "days", "count"):
+            raise self.fail(where, f"fact {name!r} is a {facts[name].type}, not a number")
+
+    def cap(self, raw: Any, where: str, remedy: Remedy) -> Cap:
+        raw = self.mapping(raw or {}, where)
+        allowed = {"max_recent_exceptions"} | ({"max_days"} if remedy.kind == "days" else {"max_amount", "max_percent"})
+        self.only_keys(raw, where, allowed)
+        return Cap(
+            max_amount=self.amount(raw["max_amount"], f"{where}.max_amount") if "max_amount" in raw else None,
+            max_percent=self.amount(raw["max_percent"], f"{where}.max_percent") if "max_percent" in raw else None,
+            max_days=self.whole(raw["max_days"], f"{where}.max_days") if "max_days" in raw else None,
+            max_recent_exceptions=(self.whole(raw["max_recent_exceptions"], f"{where}.max_recent_exceptions")
+                                   if "max_recent_exceptions" in raw else None),
+        )
+
+    def monotonic(self, values: Mapping[Tier, Any], where: str, attr: str, unlimited_ok: bool = False) -> None:
+        """A higher tier never has less authority than a lower one."""
+        previous: tuple[Tier, Any] | None = None
+        for tier in Tier.ordered():
+            if tier not in values:
+                continue
+            value = values[tier]
+            if previous is not None:
+                low_tier, low = previous
+                if low is None and value is not None and unlimited_ok:
+                    raise self.fail(where, f"{attr}: {tier} ({value}) is below {low_tier} (no limit)")
+                if low is not None and value is not None and value < low:
+                    raise self.fail(where, f"{attr}: {tier} ({value}) is below {low_tier} ({low}); "
+                                           "a higher tier never has less authority")
+            previous = (tier, value)
+
+    def conditions(self, raw: Any, where: str, facts: Mapping[str, FactSpec]) -> tuple[Condition, ...]:
+        if not isinstance(raw, list):
+            raise self.fail(where, f"expected a list of conditions, got {_kind(raw)}")
+        return tuple(self.condition(c, f"{where}[{i}]", facts) for i, c in enumerate(raw))
+
+    def condition(self, raw: Any, where: str, facts: Mapping[str, FactSpec]) -> Condition:
+        raw = self.mapping(raw, where)
+        reason = str(raw.get("reason", ""))
+        for combinator, cls in (("all", AllOf), ("any", AnyOf)):
+            if combinator in raw:
+                self.only_keys(raw, where, {combinator, "reason"})
+                parts = self.conditions(raw[combinator], f"{where}.{combinator}", facts)
+                return cls(parts=parts, reason=reason)
+        if "not" in raw:
+            self.only_keys(raw, where, {"not", "reason"})
+            return Not(part=self.condition(raw["not"], f"{where}.not", facts), reason=reason)
+        fact = self.required(raw, "fact", where)
+        if fact not in facts:
+            raise self.fail(f"{where}.fact", f"unknown fact {fact!r}; declare it under `facts`")
+        ops = [k for k in raw if k in OPERATORS]
+        self.only_keys(raw, where, {"fact", "reason", *OPERATORS})
+        if len(ops) != 1:
+            raise self.fail(where, f"expected exactly one test of {', '.join(OPERATORS)}")
+        op, operand = ops[0], raw[ops[0]]
+        spec = facts[fact]
+        if op in ("min", "max", "above", "below"):
+            if spec.type not in ("money", "days", "count"):
+                raise self.fail(f"{where}.{op}", f"fact {fact!r} is a {spec.type}; {op} needs a number")
+            operand = self.amount(operand, f"{where}.{op}")
+        elif op in ("in", "not_in"):
+            if not isinstance(operand, list) or not operand:
+                raise self.fail(f"{where}.{op}", "expected a non-empty list")
+            if spec.type == "enum":
+                bad = [v for v in operand if str(v) not in spec.values]
+                if bad:
+                    raise self.fail(f"{where}.{op}", f"{bad[0]!r} is not a value of {fact} ({', '.join(spec.values)})")
+            operand = tuple(str(v) for v in operand) if spec.type == "enum" else tuple(operand)
+        elif op == "is":
+            if spec.type == "bool" and not isinstance(operand, bool):
+                raise self.fail(f"{where}.is", f"fact {fact!r} is true or false, got {operand!r}")
+            if spec.type == "enum":
+                if str(operand) not in spec.values:
+                    raise self.fail(f"{where}.is", f"{operand!r} is not a value of {fact} ({', '.join(spec.values)})")
+                operand = str(operand)
+        test = FactTest(fact=fact, op=op, operand=operand, reason=reason)
+        assert facts_named(test) == {fact}
+        return test
+
+    def plans(self, raw: Any) -> PlanPolicy:
+        where = "payment_plans"
+        body = self.mapping(raw, where)
+        self.only_keys(body, where, {"min_weekly", "min_weekly_percent", "max_weeks", "max_debt", "max_deferral_days"})
+
+        def per_tier(key: str, convert) -> dict[Tier, Any]:
+            table = self.mapping(self.required(body, key, where), f"{where}.{key}")
+            values = {self.tier(t, f"{where}.{key}"): convert(v, f"{where}.{key}.{t}") for t, v in table.items()}
+            self.monotonic(values, where, key)
+            return values
+
+        return PlanPolicy(
+            min_weekly=self.amount(self.required(body, "min_weekly", where), f"{where}.min_weekly"),
+            min_weekly_percent=self.amount(body.get("min_weekly_percent", 0), f"{where}.min_weekly_percent"),
+            max_weeks=per_tier("max_weeks", self.whole),
+            max_debt=per_tier("max_debt", self.amount),
+            max_deferral_days=per_tier("max_deferral_days", self.whole) if "max_deferral_days" in body else {},
+        )
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: f"text {value!r}", bool: f"{value}"}.get(type(value), repr(value))

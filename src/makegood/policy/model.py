@@ -1,0 +1,108 @@
+"""The policy catalog as typed, immutable data. Built by `loader`; read by the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Mapping, Optional
+
+from makegood.policy.conditions import Condition
+from makegood.policy.tiers import Tier
+
+FACT_TYPES = ("money", "days", "count", "bool", "enum")
+REMEDY_KINDS = ("money", "days", "plan")
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    name: str
+    type: str  # one of FACT_TYPES
+    source: str  # "company" (customer store) or "conversation"
+    description: str = ""
+    values: tuple[str, ...] = ()  # enum only
+    default: object = None  # used when the case does not say
+
+
+@dataclass(frozen=True)
+class Remedy:
+    name: str
+    kind: str  # money: an amount; days: a number of days; plan: a payment plan
+    cost_factor: Decimal  # what one unit of `amount` costs the company
+    description: str
+
+
+@dataclass(frozen=True)
+class AmountSpec:
+    """How big the remedy is, from the case's facts. Exactly one form is set."""
+
+    fact: Optional[str] = None  # the fact's value
+    fixed: Optional[Decimal] = None
+    percent: Optional[Decimal] = None  # with `of`: percent of a fact
+    of: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Cap:
+    """What one tier may grant for one remedy rule. None means no limit of that kind."""
+
+    max_amount: Optional[Decimal] = None
+    max_percent: Optional[Decimal] = None  # of order_value
+    max_days: Optional[int] = None
+    max_recent_exceptions: Optional[int] = None  # overrides the tier default
+
+
+@dataclass(frozen=True)
+class RemedyRule:
+    id: str  # "<situation>.<remedy>" unless the catalog names it
+    situation: str
+    remedy: str
+    amount: AmountSpec
+    caps: Mapping[Tier, Cap]  # a tier absent here cannot grant this rule at all
+    when: tuple[Condition, ...] = ()
+    adjustable: bool = False  # may be offered below `amount` or negotiated (fair ask)
+    counts_as_exception: bool = True
+
+
+@dataclass(frozen=True)
+class Situation:
+    id: str
+    description: str
+    needs: tuple[str, ...]  # facts without which no option can be judged
+    eligible: tuple[Condition, ...]
+    remedies: tuple[RemedyRule, ...]  # in the order the business prefers to offer them
+    fair_ask: bool = False  # the customer may share responsibility: ask what is fair
+    fair_ask_remedy: Optional[str] = None  # what a bare money ask means here
+
+
+@dataclass(frozen=True)
+class PlanPolicy:
+    min_weekly: Decimal
+    min_weekly_percent: Decimal  # of the debt
+    max_weeks: Mapping[Tier, int]
+    max_debt: Mapping[Tier, Decimal]
+    max_deferral_days: Mapping[Tier, int]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: str  # hash of the canonical content
+    label: str
+    source: str  # where it was loaded from, for messages
+    currency: str
+    exception_period_days: int
+    facts: Mapping[str, FactSpec]
+    remedies: Mapping[str, Remedy]
+    tier_max_recent_exceptions: Mapping[Tier, Optional[int]]
+    handoff_tier: Tier
+    situations: Mapping[str, Situation]
+    plans: Optional[PlanPolicy] = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def situation(self, situation_id: str) -> Situation:
+        from makegood.errors import CaseError
+
+        try:
+            return self.situations[situation_id]
+        except KeyError:
+            known = ", ".join(sorted(self.situations))
+            raise CaseError(f"unknown situation {situation_id!r}; known situations: {known}") from None

@@ -1,0 +1,159 @@
+"""options(case, tier): what this actor may offer, best first, and what would need more authority.
+
+Ranking is the catalog's order: the business lists each situation's remedies in the
+order it prefers to offer them, so the ranking is business-owned data, not code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Optional
+
+from makegood.policy.case import Case
+from makegood.policy.conditions import Missing, first_failure
+from makegood.policy.limits import Size, check_cap, cost_of, largest_at, natural_size, required_tier
+from makegood.policy.model import Catalog, RemedyRule
+from makegood.policy.tiers import Tier
+
+
+@dataclass(frozen=True)
+class Option:
+    remedy: str
+    kind: str  # money | days | plan
+    size: Size  # Decimal money, or whole days
+    cost: Decimal
+    required_tier: Tier
+    rule: str  # the remedy rule that allows it, e.g. "damaged_item.partial_refund"
+    cap_rule: str  # the cap that admits it at required_tier
+    policy_version: str
+    reduced_from: Optional[Size] = None  # the remedy's own size, when offered at the actor's cap
+
+    @property
+    def phrasing(self) -> str:
+        """Response key the bot and copilot use to say this option."""
+        return f"utter_offer_{self.remedy}"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "remedy": self.remedy, "kind": self.kind, "size": str(self.size), "cost": str(self.cost),
+            "required_tier": self.required_tier.value, "rule": self.rule, "cap_rule": self.cap_rule,
+            "policy_version": self.policy_version, "phrasing": self.phrasing,
+            "reduced_from": None if self.reduced_from is None else str(self.reduced_from),
+        }
+
+
+@dataclass(frozen=True)
+class Blocked:
+    remedy: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Where a case goes when the actor cannot settle it alone. Never a bare no."""
+
+    tier: Tier
+    reason: str
+
+
+@dataclass(frozen=True)
+class OptionSet:
+    situation: str
+    tier: Tier
+    policy_version: str
+    offers: tuple[Option, ...]
+    beyond: tuple[Option, ...]  # allowed by policy, but only at a higher tier
+    blocked: tuple[Blocked, ...]  # outside policy for this case
+    missing_facts: tuple[str, ...]
+    handoff: Optional[Handoff]
+    ask_what_is_fair: bool = False
+    rules_cited: tuple[str, ...] = field(default=())
+
+    @property
+    def next_step(self) -> str:
+        if self.offers:
+            return "offer"
+        if self.missing_facts:
+            return "ask_facts"
+        return "handoff"
+
+
+def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
+                  ) -> tuple[list[Option], list[Option], list[Blocked], set[str]]:
+    """One rule at one tier -> (offers, beyond, blocked, missing facts)."""
+    kind = catalog.remedies[rule.remedy].kind
+    outcome, failed = first_failure(rule.when, case.facts)
+    if isinstance(outcome, Missing):
+        return [], [], [], set(outcome.facts)
+    if not outcome:
+        return [], [], [Blocked(rule.remedy, rule.id, failed.describe())], set()
+    size = natural_size(rule, case.facts, kind)
+    if isinstance(size, Missing):
+        return [], [], [], set(size.facts)
+    needed, verdict = required_tier(catalog, rule, size, case.facts)
+    make = lambda s, t, cap_rule, reduced=None: Option(  # noqa: E731 - local constructor keeps lines short
+        remedy=rule.remedy, kind=kind, size=s, cost=cost_of(catalog, rule, s), required_tier=t, rule=rule.id,
+        cap_rule=cap_rule, policy_version=catalog.version, reduced_from=reduced)
+    if needed is not None and needed <= tier:
+        return [make(size, needed, verdict.cap_rule)], [], [], set()
+    offers: list[Option] = []
+    if rule.adjustable:
+        most = largest_at(catalog, rule, tier, case.facts, kind)
+        if most is not None and most > 0:
+            reduced_tier, reduced_verdict = required_tier(catalog, rule, most, case.facts)
+            if reduced_tier is not None and reduced_tier <= tier:
+                offers.append(make(most, reduced_tier, reduced_verdict.cap_rule, reduced=size))
+    if needed is None:
+        return offers, [], [Blocked(rule.remedy, verdict.cap_rule, verdict.reason)], set()
+    return offers, [make(size, needed, verdict.cap_rule)], [], set()
+
+
+def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
+    situation = catalog.situation(case.situation)
+    missing = {f for f in situation.needs if case.facts.get(f) is None}
+    offers: list[Option] = []
+    beyond: list[Option] = []
+    blocked: list[Blocked] = []
+    outcome, failed = first_failure(situation.eligible, case.facts)
+    if isinstance(outcome, Missing):
+        missing |= outcome.facts
+    elif not outcome:
+        blocked = [Blocked("*", f"{situation.id}.eligible", failed.describe())]
+    if not blocked and not missing:
+        for rule in situation.remedies:
+            o, b, x, m = evaluate_rule(catalog, rule, case, tier)
+            offers += o
+            beyond += b
+            blocked += x
+            missing |= m
+    handoff = None if offers else _handoff(catalog, tier, beyond, blocked, missing)
+    cited = tuple(dict.fromkeys([o.cap_rule for o in offers + beyond] + [b.rule for b in blocked]))
+    return OptionSet(
+        situation=situation.id, tier=tier, policy_version=catalog.version,
+        offers=tuple(offers), beyond=tuple(beyond), blocked=tuple(blocked),
+        missing_facts=tuple(sorted(missing)), handoff=handoff,
+        ask_what_is_fair=situation.fair_ask and any(r.adjustable for r in situation.remedies),
+        rules_cited=cited,
+    )
+
+
+def _handoff(catalog: Catalog, tier: Tier, beyond: list[Option], blocked: list[Blocked],
+             missing: set[str]) -> Handoff:
+    if beyond:
+        target = min(o.required_tier for o in beyond)
+        return Handoff(target, f"a {target} can approve {beyond[0].remedy.replace('_', ' ')}")
+    target = max(catalog.handoff_tier, _next_tier(tier))
+    if missing:
+        return Handoff(target, f"if {', '.join(sorted(missing))} cannot be confirmed, a {target} will review the case")
+    reason = blocked[0].reason if blocked else "no remedy in the catalog fits this case"
+    return Handoff(target, f"outside standard policy ({reason}); a {target} will review it as an exception")
+
+
+def _next_tier(tier: Tier) -> Tier:
+    order = Tier.ordered()
+    return order[min(order.index(tier) + 1, len(order) - 1)]
+
+
+__all__ = ["Option", "OptionSet", "Blocked", "Handoff", "options", "evaluate_rule", "check_cap"]
