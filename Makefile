@@ -12,7 +12,11 @@ PIP_NOISE := is ignored: it is neither a file nor a directory
 export PYTHONDONTWRITEBYTECODE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test test-fast validate train shell bench clean help
+.PHONY: setup run test validate train shell bench clean help
+
+# Everything the trained model depends on: retrain only when one of these changed.
+MODEL := models/makegood.tar.gz
+MODEL_INPUTS := $(shell find data rasa_project src/makegood_rasa src/makegood/nlp -type f -not -name '*.pyc' 2>/dev/null)
 
 help:
 	@echo "make run    set up, then run Makegood"
@@ -32,8 +36,20 @@ $(STAMP): pyproject.toml requirements.lock scripts/find-python.sh
 	@touch $(STAMP)
 	@echo "==> set-up done"
 
-run: setup
-	@$(BIN)/makegood demo
+run: setup $(MODEL)
+	@scripts/run.sh
+
+train: setup $(MODEL)
+
+$(MODEL): $(STAMP) $(MODEL_INPUTS)
+	@scripts/train.sh
+
+validate: setup
+	@source scripts/env.sh && rasa data validate --domain rasa_project/domain --config rasa_project/config.yml --data data --fail-on-warnings
+	@source scripts/env.sh && makegood stories check data
+
+shell: setup $(MODEL)
+	@scripts/shell.sh
 
 test: setup
 	@scripts/run-tests.sh

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Optional
 
 from makegood.errors import CaseError
-from makegood.money import to_money
+from makegood.money import fmt, to_money
 from makegood.policy.case import MAX_DAYS, Case
 from makegood.policy.conditions import Missing, first_failure
-from makegood.policy.limits import Size, natural_size, required_tier
+from makegood.policy.limits import Size, check_cap, natural_size, required_tier
 from makegood.policy.model import Catalog, RemedyRule
 from makegood.policy.options import Handoff, Option, options
 from makegood.policy.tiers import Tier
@@ -60,16 +60,22 @@ def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -
                missing: tuple[str, ...] = ()) -> Verdict:
         handoff = available.handoff or Handoff(needed or max(catalog.handoff_tier, tier), reason)
         if needed is not None:
-            handoff = Handoff(needed, f"a {needed} can approve this: {reason}")
+            handoff = Handoff(needed, f"{needed.a} can approve this: {reason}")
         return Verdict(status=status, remedy=remedy, size=wanted, required_tier=needed, rules=rules, reason=reason,
                        policy_version=catalog.version, alternatives=available.offers, handoff=handoff,
                        missing_facts=missing)
 
     eligible, failed = first_failure(situation.eligible, case.facts)
-    if isinstance(eligible, Missing):
-        return refuse(NEEDS_FACTS, "facts are missing", (f"{situation.id}.eligible",), missing=tuple(sorted(eligible.facts)))
-    if not eligible:
+    if eligible is False:
         return refuse(OUTSIDE_POLICY, failed.describe(), (f"{situation.id}.eligible",))
+    # The situation's `needs` are facts without which no option can be judged: options() asks for
+    # them before offering anything, so check() must not allow anything without them either.
+    missing = {f for f in situation.needs if case.facts.get(f) is None}
+    if isinstance(eligible, Missing):
+        missing |= eligible.facts
+    if missing:
+        rule = f"{situation.id}.eligible" if isinstance(eligible, Missing) else f"{situation.id}.needs"
+        return refuse(NEEDS_FACTS, "facts are missing", (rule,), missing=tuple(sorted(missing)))
     rules = [r for r in situation.remedies if r.remedy == remedy]
     if not rules:
         return refuse(OUTSIDE_POLICY, f"{remedy} is not a remedy for {situation.id}", (f"{situation.id}.remedies",))
@@ -97,21 +103,23 @@ def _check_rule(catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wante
     if isinstance(natural, Missing):
         return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(natural.facts)))
     size = natural if wanted is None else wanted
-    if not rule.adjustable and wanted is not None and Decimal(wanted) > Decimal(natural):
-        return refuse(OUTSIDE_POLICY, f"{rule.remedy} here is at most {natural} (the case's own size)", (rule.id,))
+    if not rule.adjustable and wanted is not None and Decimal(wanted) != Decimal(natural):
+        # Not adjustable: given whole or not at all. A smaller "full refund" is a partial refund under
+        # another name, and would get round the partial refund's own (lower) caps.
+        return refuse(OUTSIDE_POLICY, f"{rule.remedy} here is exactly {_say(natural, kind)} (the case's own size); "
+                                      "it is not adjustable", (rule.id,))
     if kind == "days" and int(size) > MAX_DAYS:
         return refuse(OUTSIDE_POLICY, "too many days", (rule.id,))
     needed, cap = required_tier(catalog, rule, size, case.facts)
     if needed is None:
         return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
     if needed > tier:
-        return refuse(NEEDS_TIER, f"needs {needed} authority; {tier} limit: {_limit_reason(catalog, rule, tier, size, case)}",
-                      (rule.id, cap.cap_rule), needed=needed)
+        blocking = check_cap(catalog, rule, tier, size, case.facts)  # the cap that stops this actor
+        return refuse(NEEDS_TIER, f"needs {needed} authority; {tier} limit: {blocking.reason}",
+                      (rule.id, blocking.cap_rule, cap.cap_rule), needed=needed)
     return Verdict(status=ALLOWED, remedy=rule.remedy, size=size, required_tier=needed, rules=(rule.id, cap.cap_rule),
                    reason=cap.reason, policy_version=catalog.version)
 
 
-def _limit_reason(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size, case: Case) -> str:
-    from makegood.policy.limits import check_cap
-
-    return check_cap(catalog, rule, tier, size, case.facts).reason
+def _say(size: Size, kind: str) -> str:
+    return f"{size} days" if kind == "days" else fmt(Decimal(size))

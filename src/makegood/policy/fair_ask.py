@@ -51,7 +51,7 @@ def ask_remedy(catalog: Catalog, situation_id: str) -> str:
 def judge_ask(catalog: Catalog, case: Case, tier: Tier, *, amount: object = None, percent: object = None,
               remedy: Optional[str] = None) -> FairAskResult:
     remedy = remedy or ask_remedy(catalog, case.situation)
-    asked = _asked_amount(case, amount, percent)
+    asked = _asked_amount(case, amount, percent, _percent_base(catalog, case.situation, remedy))
     verdict = check(catalog, case, remedy, asked, tier)
     available = options(catalog, case, tier)
     if verdict.allowed:
@@ -72,7 +72,19 @@ def judge_ask(catalog: Catalog, case: Case, tier: Tier, *, amount: object = None
     return FairAskResult(outcome, remedy, asked, None, counter, alternatives, needs, handoff, verdict, catalog.version)
 
 
-def _asked_amount(case: Case, amount: object, percent: object) -> Decimal:
+def _percent_base(catalog: Catalog, situation_id: str, remedy: str) -> str:
+    """What "half of it" is half of: the money fact the remedy is sized from (the fee in a fee
+    dispute, the monthly fee in a late cancellation), else the order value."""
+    for rule in catalog.situation(situation_id).remedies:
+        if rule.remedy != remedy:
+            continue
+        name = rule.amount.of if rule.amount.percent is not None else rule.amount.fact
+        if name is not None and catalog.facts[name].type == "money":
+            return name
+    return "order_value"
+
+
+def _asked_amount(case: Case, amount: object, percent: object, base: str = "order_value") -> Decimal:
     if (amount is None) == (percent is None):
         raise CaseError("a fair ask needs exactly one of an amount or a percent")
     if amount is not None:
@@ -80,10 +92,10 @@ def _asked_amount(case: Case, amount: object, percent: object) -> Decimal:
     share = to_money(percent, "the customer's percent")
     if share > 100:
         raise CaseError(f"a percent ask must be at most 100, got {percent!r}")
-    order_value = case.facts.get("order_value")
-    if order_value is None:
-        raise CaseError("a percent ask needs the order_value fact")
-    return cents(Decimal(str(order_value)) * share / 100)
+    value = case.facts.get(base)
+    if value is None:
+        raise CaseError(f"a percent ask needs the {base} fact")
+    return cents(Decimal(str(value)) * share / 100)
 
 
 def _split_the_difference(catalog: Catalog, case: Case, tier: Tier, remedy: str, asked: Decimal,

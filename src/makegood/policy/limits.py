@@ -50,6 +50,9 @@ def check_cap(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size,
     cap: Optional[Cap] = rule.caps.get(tier)
     if cap is None:
         return CapCheck(False, base, f"{tier} cannot grant {rule.remedy} in {rule.situation}")
+    plan_limit = _plan_limit(catalog, rule, tier, size)
+    if plan_limit is not None:
+        return plan_limit
     if cap.max_amount is not None and Decimal(size) > cap.max_amount:
         return CapCheck(False, f"{base}.max_amount", f"{tier} may give up to {_money(cap.max_amount)}")
     if cap.max_days is not None and int(size) > cap.max_days:
@@ -65,6 +68,22 @@ def check_cap(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size,
     if frequency is not None:
         return frequency
     return CapCheck(True, base, f"within {tier} authority")
+
+
+def _plan_limit(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size) -> Optional[CapCheck]:
+    """A payment plan's own caps are empty in the rule; its limits live under `payment_plans`, and
+    plan_for applies them. Apply the balance limit here too, so options never offers a plan for a
+    debt this tier may not take on (plan_for would then refuse the very plan we offered)."""
+    plans = catalog.plans
+    if catalog.remedies[rule.remedy].kind != "plan" or plans is None:
+        return None
+    if tier not in plans.max_weeks:
+        return CapCheck(False, f"payment_plans.max_weeks.{tier}", f"{tier} cannot set up payment plans")
+    limit = plans.max_debt.get(tier)
+    if limit is not None and Decimal(size) > limit:
+        return CapCheck(False, f"payment_plans.max_debt.{tier}",
+                        f"{tier} may set up plans for balances up to {_money(limit)}")
+    return None
 
 
 def frequency_check(catalog: Catalog, rule: RemedyRule, tier: Tier, cap: Cap,

@@ -112,7 +112,8 @@ class _Builder:
     def catalog(self, raw: Any) -> Catalog:
         top = self.mapping(raw, "top level")
         self.only_keys(top, "top level", {"label", "currency", "exception_period_days", "facts", "remedies",
-                                          "tiers", "handoff_tier", "situations", "payment_plans", "notes"})
+                                          "tiers", "handoff_tier", "situations", "payment_plans", "notes",
+                                          "return_window_days"})
         facts = self.facts(self.required(top, "facts", "top level"))
         remedies = self.remedies(self.required(top, "remedies", "top level"))
         tier_limits = self.tier_limits(top.get("tiers", {}))
@@ -136,6 +137,7 @@ class _Builder:
             handoff_tier=self.tier(top.get("handoff_tier", "agent"), "handoff_tier"),
             situations=situations,
             plans=plans,
+            return_window_days=self.whole(top.get("return_window_days", 30), "return_window_days"),
             notes={str(k): str(v) for k, v in self.mapping(top.get("notes", {}), "notes").items()},
         )
 
@@ -189,7 +191,9 @@ class _Builder:
             self.only_keys(body, f"tiers.{name}", {"max_recent_exceptions"})
             if "max_recent_exceptions" in body:
                 out[tier] = self.whole(body["max_recent_exceptions"], f"tiers.{name}.max_recent_exceptions")
-        self.monotonic({t: v for t, v in out.items() if v is not None}, "tiers", "max_recent_exceptions")
+        # A tier left without a limit has none, so every tier takes part: an unlimited agent above
+        # a peer limited to 3 would be a higher tier with less authority.
+        self.monotonic(out, "tiers", "max_recent_exceptions", unlimited_ok=True)
         return out
 
     def situation(self, sid: str, body: Any, facts: Mapping[str, FactSpec], remedies: Mapping[str, Remedy]) -> Situation:
@@ -234,6 +238,12 @@ class _Builder:
             caps[tier] = self.cap(cap_body, f"{where}.caps.{tier_name}", remedy)
         if not caps:
             raise self.fail(f"{where}.caps", "at least one tier must be able to grant this remedy")
+        lowest = min(caps, key=lambda t: t.rank)
+        gap = next((t for t in Tier.ordered() if t > lowest and t not in caps), None)
+        if gap is not None:
+            # A tier not listed may not give the remedy at all: below a listed tier, that is less authority.
+            raise self.fail(f"{where}.caps", f"{gap} is not listed but {lowest} is; a higher tier never has "
+                                             f"less authority, so list {gap} with at least {lowest}'s caps")
         for attr in ("max_amount", "max_percent", "max_days"):
             self.monotonic({t: getattr(c, attr) for t, c in caps.items()}, f"{where}.caps", attr, unlimited_ok=True)
         return RemedyRule(

@@ -96,6 +96,7 @@ class Catalog:
     handoff_tier: Tier
     situations: Mapping[str, Situation]
     plans: Optional[PlanPolicy] = None
+    return_window_days: int = 30  # days after delivery a normal return is accepted
     notes: Mapping[str, str] = field(default_factory=dict)
 
     def situation(self, situation_id: str) -> Situation:

@@ -121,6 +121,7 @@ def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
         missing |= outcome.facts
     elif not outcome:
         blocked = [Blocked("*", f"{situation.id}.eligible", failed.describe())]
+        missing = set()  # ineligible whatever the other facts say: asking for them would only delay the handoff
     if not blocked and not missing:
         for rule in situation.remedies:
             o, b, x, m = evaluate_rule(catalog, rule, case, tier)
@@ -143,12 +144,12 @@ def _handoff(catalog: Catalog, tier: Tier, beyond: list[Option], blocked: list[B
              missing: set[str]) -> Handoff:
     if beyond:
         target = min(o.required_tier for o in beyond)
-        return Handoff(target, f"a {target} can approve {beyond[0].remedy.replace('_', ' ')}")
+        return Handoff(target, f"{target.a} can approve {beyond[0].remedy.replace('_', ' ')}")
     target = max(catalog.handoff_tier, _next_tier(tier))
     if missing:
-        return Handoff(target, f"if {', '.join(sorted(missing))} cannot be confirmed, a {target} will review the case")
+        return Handoff(target, f"if {', '.join(sorted(missing))} cannot be confirmed, {target.a} will review the case")
     reason = blocked[0].reason if blocked else "no remedy in the catalog fits this case"
-    return Handoff(target, f"outside standard policy ({reason}); a {target} will review it as an exception")
+    return Handoff(target, f"outside standard policy ({reason}); {target.a} will review it as an exception")
 
 
 def _next_tier(tier: Tier) -> Tier:

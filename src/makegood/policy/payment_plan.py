@@ -124,14 +124,11 @@ def plan_for(catalog: Catalog, debt: object, weekly: object, tier: Tier) -> Plan
         if deferral:
             alternatives.append(make(stretched, f"the same plan starting in {deferral} days", tier,
                                      start_in_days=deferral))
-        shorter = max(floor, (debt_d / max(1, max_weeks // 2)).quantize(CENT, rounding=ROUND_CEILING))
-        if shorter != stretched:
-            alternatives.append(make(shorter, f"a shorter plan ({max(1, max_weeks // 2)} weeks)", tier))
 
     approver = lowest_tier_for(policy, debt_d, weekly_d) if weekly_d > 0 else None
     approval = make(weekly_d, f"your own figure, with {approver} approval", approver) if approver else None
     if approver is not None:
-        handoff = Handoff(approver, f"a {approver} can approve {weekly_d} a week")
+        handoff = Handoff(approver, f"{approver.a} can approve {weekly_d} a week")
     else:
         handoff = Handoff(max(catalog.handoff_tier, tier), "below every plan's minimum; a person will look at hardship options")
     reason = {"payment_plans.min_weekly": f"the minimum weekly payment for this balance is {minimum_weekly(policy, debt_d)}"}.get(

@@ -34,6 +34,12 @@ class Tier(str, Enum):
 
     __hash__ = str.__hash__
 
+    @property
+    def a(self) -> str:
+        """'an agent', 'a supervisor': for sentences people read."""
+        article = "an" if self.value[0] in "aeiou" else "a"
+        return f"{article} {self.value.replace('_', '-')}"
+
     def __str__(self) -> str:  # so f-strings and logs show "agent", not "Tier.AGENT"
         return self.value
 

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.glue import assistant, graceful, speak, turn_of
+from makegood.assistant.case_facts import asked_amount
+
+
+class ActionJudgeAsk(Action):
+    """The customer's answer to "What do you think would be fair?", judged by the engine."""
+
+    def name(self) -> Text:
+        return "action_judge_ask"
+
+    @graceful
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        turn = turn_of(tracker)
+        amount, percent = asked_amount(turn.entities, turn.text)
+        return speak(dispatcher, assistant().judge(turn, amount, percent))

@@ -1,0 +1,83 @@
+"""Shared glue: read a Turn from the tracker, speak a Reply, and fail gracefully."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from makegood.assistant.case_facts import FACT_SLOTS as CASE_FACT_SLOTS
+from makegood.assistant.resolution import Assistant, Reply, Turn
+from makegood.assistant.services import get_services
+from makegood.nlp import Entity, extract
+
+log = logging.getLogger("makegood.actions")
+
+FACT_SLOTS = ("situation", "order_id") + CASE_FACT_SLOTS
+
+
+def assistant() -> Assistant:
+    return Assistant(get_services())
+
+
+def entities_of(tracker: Tracker) -> list[Entity]:
+    """Entities of the latest message, as the NLU pipeline found them; the same extractor
+    runs on the text when the message came without NLU (e.g. a test or /intent syntax)."""
+    latest = tracker.latest_message or {}
+    found = []
+    for e in latest.get("entities") or []:
+        try:
+            found.append(Entity(entity=str(e["entity"]), value=str(e["value"]), start=int(e.get("start") or 0),
+                                end=int(e.get("end") or 0), text=str(e.get("value"))))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found or extract(latest.get("text") or "")
+
+
+def turn_of(tracker: Tracker) -> Turn:
+    events = tracker.events or []
+    transcript = [{"who": "customer" if e.get("event") == "user" else "bot", "text": e.get("text") or ""}
+                  for e in events if e.get("event") in ("user", "bot") and e.get("text")]
+    latest = tracker.latest_message or {}
+    channel = (latest.get("input_channel") or tracker.get_latest_input_channel() or "rest")
+    return Turn(
+        conversation_id=tracker.sender_id,
+        channel=str(channel),
+        situation=tracker.get_slot("situation"),
+        slots={name: tracker.get_slot(name) for name in FACT_SLOTS},
+        stage=tracker.get_slot("stage"),
+        text=str(latest.get("text") or "")[:2000],
+        entities=entities_of(tracker),
+        user_turns=sum(1 for e in events if e.get("event") == "user"),
+        transcript=transcript,
+    )
+
+
+def speak(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[Text, Any]]:
+    for say in reply.says:
+        dispatcher.utter_message(response=say.response, **dict(say.params))
+    events: List[Dict[Text, Any]] = [SlotSet(k, v) for k, v in reply.slots.items()]
+    if reply.pause:
+        events.append(ConversationPaused())
+    return events
+
+
+def graceful(run: Callable[..., Awaitable[List[Dict[Text, Any]]]]):
+    """If the database or the catalog is unavailable, or anything unexpected happens, the
+    customer gets a handoff message and the error goes to the log; the action never crashes,
+    and the turn stays in the tracker for the person who picks up."""
+
+    @functools.wraps(run)
+    async def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except Exception:  # noqa: BLE001 - the customer must never see a crash
+            log.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
+            dispatcher.utter_message(response="utter_service_trouble")
+            return [ConversationPaused()]
+
+    return wrapper

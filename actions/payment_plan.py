@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.glue import assistant, graceful, speak, turn_of
+from makegood.assistant.case_facts import weekly_amount
+
+
+class ActionPlanPayment(Action):
+    """The customer's answer to "How much can you afford each week?", turned into a plan."""
+
+    def name(self) -> Text:
+        return "action_plan_payment"
+
+    @graceful
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        turn = turn_of(tracker)
+        weekly = weekly_amount(turn.entities)
+        return speak(dispatcher, assistant().plan(turn, weekly))
+

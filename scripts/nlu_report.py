@@ -1,0 +1,131 @@
+"""Score the trained model on the held-out NLU set and write docs/nlu-results.md (+ .json).
+
+The held-out set (tests/nlu/test_nlu.yml) was written independently of the training data.
+Figures: intent accuracy, macro-F1 over intents, per-situation precision/recall/F1, and
+exception-vs-not precision/recall (does a message start an exception flow when it should?).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # rasa reads it for its structlog output
+logging.disable(logging.WARNING)
+
+
+def load_examples(path: Path) -> list[tuple[str, str]]:
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    examples = []
+    for block in data.get("nlu", []):
+        intent = block.get("intent")
+        for line in (block.get("examples") or "").splitlines():
+            line = line.strip()
+            if intent and line.startswith("- "):
+                examples.append((line[2:].strip(), intent))
+    return examples
+
+
+async def predict(model: str, texts: list[str]) -> list[tuple[str, float]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    out = []
+    for text in texts:
+        parsed = await agent.parse_message(text)
+        intent = parsed.get("intent") or {}
+        out.append((intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0.0)))
+    return out
+
+
+def score(truth: list[str], predicted: list[str]) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    from makegood.policy import SITUATIONS
+
+    labels = sorted(set(truth))
+    p, r, f, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
+    per_intent = {label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                          "f1": round(float(f[i]), 4), "support": int(support[i])} for i, label in enumerate(labels)}
+    is_exc_true = [t in SITUATIONS for t in truth]
+    is_exc_pred = [x in SITUATIONS for x in predicted]
+    tp = sum(a and b for a, b in zip(is_exc_true, is_exc_pred))
+    fp = sum((not a) and b for a, b in zip(is_exc_true, is_exc_pred))
+    fn = sum(a and (not b) for a, b in zip(is_exc_true, is_exc_pred))
+    situations = [s for s in SITUATIONS if s in labels]
+    return {
+        "examples": len(truth),
+        "intent_accuracy": round(accuracy_score(truth, predicted), 4),
+        "macro_f1": round(float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)), 4),
+        "situation_macro_f1": round(sum(per_intent[s]["f1"] for s in situations) / max(1, len(situations)), 4),
+        "exception_precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "exception_recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+        "per_intent": per_intent,
+    }
+
+
+def markdown(result: dict, errors: list[dict], meta: dict) -> str:
+    lines = [
+        "# NLU results on the held-out set",
+        "",
+        f"Written by `make test` ({meta['when']}, {meta['machine']}). Model: `{meta['model']}`; "
+        f"test set: `{meta['test']}` ({result['examples']} examples, written independently of the training data).",
+        "",
+        "| figure | value |", "|---|---|",
+        f"| intent accuracy | {result['intent_accuracy']:.3f} |",
+        f"| macro-F1 (all intents) | {result['macro_f1']:.3f} |",
+        f"| macro-F1 (the 12 situations) | {result['situation_macro_f1']:.3f} |",
+        f"| exception-vs-not precision | {result['exception_precision']:.3f} |",
+        f"| exception-vs-not recall | {result['exception_recall']:.3f} |",
+        "", "## Per intent", "", "| intent | precision | recall | F1 | n |", "|---|---|---|---|---|",
+    ]
+    for label, m in result["per_intent"].items():
+        lines.append(f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |")
+    lines += ["", f"## Misclassified ({len(errors)})", "", "| text | expected | predicted |", "|---|---|---|"]
+    for e in errors:
+        text = e["text"].replace("|", "\\|")
+        lines.append(f"| {text} | {e['expected']} | {e['predicted']} ({e['confidence']:.2f}) |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--test", default="tests/nlu/test_nlu.yml")
+    parser.add_argument("--out", default="docs/nlu-results.md")
+    args = parser.parse_args()
+    examples = load_examples(Path(args.test))
+    if not examples:
+        print(f"error: no examples in {args.test}", file=sys.stderr)
+        return 2
+    predictions = asyncio.run(predict(args.model, [t for t, _ in examples]))
+    truth = [i for _, i in examples]
+    predicted = [p for p, _ in predictions]
+    result = score(truth, predicted)
+    errors = [{"text": t, "expected": i, "predicted": p, "confidence": c}
+              for (t, i), (p, c) in zip(examples, predictions) if i != p]
+    meta = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{os.cpu_count()} cores, {platform.machine()}", "model": args.model, "test": args.test}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(result, errors, meta), encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps({**meta, **result, "errors": errors}, indent=2), encoding="utf-8")
+    print(f"held-out NLU ({result['examples']} examples): intent accuracy {result['intent_accuracy']:.3f}, "
+          f"macro-F1 {result['macro_f1']:.3f}, situations macro-F1 {result['situation_macro_f1']:.3f}, "
+          f"exception precision {result['exception_precision']:.3f}, recall {result['exception_recall']:.3f}"
+          f" -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make run`: prepare the database, start the actions server and the Rasa server, and
+# say how to talk to them. Ctrl-C stops everything.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+wait_for() {  # url, name, seconds
+  local url=$1 name=$2 limit=${3:-120} waited=0
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    sleep 1; waited=$((waited + 1))
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "error: the $name stopped while starting; see var/*.log" >&2; exit 1; }; done
+    [ "$waited" -lt "$limit" ] || { echo "error: the $name did not start within ${limit}s; see var/*.log" >&2; exit 1; }
+  done
+}
+
+echo "==> database: ${MAKEGOOD_DATABASE_URL%%\?*}"
+makegood db upgrade
+makegood db seed-demo
+
+echo "==> starting the actions server on :$MAKEGOOD_ACTIONS_PORT (log: var/actions.log)"
+rasa run actions --actions actions --port "$MAKEGOOD_ACTIONS_PORT" > var/actions.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$MAKEGOOD_ACTIONS_PORT/health" "actions server"
+
+echo "==> starting the Rasa server on :$MAKEGOOD_RASA_PORT (REST and socket.io; log: var/rasa.log)"
+rasa run --model "$MAKEGOOD_MODEL" --endpoints rasa_project/endpoints.yml \
+  --credentials rasa_project/credentials.yml --port "$MAKEGOOD_RASA_PORT" \
+  --enable-api --interface 127.0.0.1 --cors "*" > var/rasa.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$MAKEGOOD_RASA_PORT/status" "Rasa server" 300
+
+cat <<MSG
+
+Makegood is running.
+  Talk to the bot over REST:
+    curl -s localhost:$MAKEGOOD_RASA_PORT/webhooks/rest/webhook \\
+      -d '{"sender": "demo-1", "message": "my order MG-10421 arrived smashed"}'
+  Or in the terminal: make shell (in another window)
+  Proposals land in the ledger: makegood ledger list
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"
+echo "error: a server stopped unexpectedly; see var/actions.log and var/rasa.log" >&2
+exit 1

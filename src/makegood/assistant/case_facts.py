@@ -1,0 +1,184 @@
+"""Which facts the bot asks for, how a message's entities fill them, and how a case is built.
+
+The trust boundary lives here: company facts (membership, order value, history) come only
+from the customer store; from the conversation we take only facts the catalog marks as
+`source: conversation`. Whatever a customer puts into slots cannot reach the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Iterable, Mapping, Optional
+
+from makegood.errors import CaseError
+from makegood.money import to_money
+from makegood.nlp import Entity
+from makegood.policy import Case, Catalog
+from makegood.policy.conditions import facts_named
+
+# Facts the bot asks the customer for, each with the slot that holds it.
+MONEY_SLOTS = ("disputed_amount", "debt_amount", "price_difference")
+HOURS_SLOTS = ("outage_hours",)
+FACT_SLOTS = MONEY_SLOTS + HOURS_SLOTS
+# Facts computed from the order rather than asked: see `derive`.
+DERIVED = {"days_past_window"}
+MAX_OUTAGE_HOURS = 24 * 365
+
+
+class OrderNotFound(CaseError):
+    def __init__(self, order_id: str):
+        super().__init__(f"no order {order_id}")
+        self.order_id = order_id
+
+
+def needed_facts(catalog: Catalog, situation: str) -> set[str]:
+    s = catalog.situation(situation)
+    named = set(s.needs)
+    for condition in s.eligible:
+        named |= facts_named(condition)
+    return named
+
+
+def slots_to_ask(catalog: Catalog, situation: str) -> list[str]:
+    """The order number first (it identifies the customer and every company fact), then the
+    conversation facts this situation's policy needs, in a fixed order."""
+    needed = needed_facts(catalog, situation)
+    return ["order_id"] + [slot for slot in FACT_SLOTS if slot in needed]
+
+
+def value_for_slot(slot: str, entities: Iterable[Entity]) -> Optional[str]:
+    """The first entity in a message that can fill `slot`, normalised, or None."""
+    entities = list(entities)
+    if slot == "order_id":
+        kinds = ("order_id",)
+    elif slot in MONEY_SLOTS:
+        kinds = ("amount",)
+    elif slot in HOURS_SLOTS:
+        kinds = ("duration_hours", "duration_days")
+    else:
+        return None
+    for entity in entities:
+        if entity.entity in kinds:
+            if entity.entity == "duration_days":
+                return str(int(entity.value) * 24)
+            return entity.value
+    return None
+
+
+def parse_slot(slot: str, value: object) -> object:
+    """Validate a slot value as the fact it stands for. Raises CaseError with a clear message."""
+    if slot in MONEY_SLOTS:
+        return to_money(value, slot.replace("_", " "))
+    if slot in HOURS_SLOTS:
+        try:
+            hours = Decimal(str(value))
+        except Exception:  # noqa: BLE001
+            raise CaseError(f"{slot} must be a number of hours, got {value!r}") from None
+        if not hours.is_finite() or hours < 0 or hours > MAX_OUTAGE_HOURS:
+            raise CaseError(f"{slot} must be between 0 and {MAX_OUTAGE_HOURS} hours, got {value!r}")
+        return int(hours)
+    if slot == "order_id":
+        text = str(value).strip().upper()
+        if not text:
+            raise CaseError("order id is empty")
+        return text
+    raise CaseError(f"unknown slot {slot!r}")
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    case: Case
+    customer_id: Optional[str]
+    order_id: Optional[str]
+
+
+def derive(catalog: Catalog, situation: str, known: Mapping[str, object]) -> dict[str, object]:
+    """Facts computed from the order, so the customer is never asked what we already know."""
+    derived: dict[str, object] = {}
+    if situation == "late_return" and known.get("days_since_delivery") is not None:
+        derived["days_past_window"] = max(0, int(known["days_since_delivery"]) - catalog.return_window_days)
+    if situation == "late_cancellation" and known.get("days_since_purchase") is not None:
+        # A subscription order is its renewal: the cancellation deadline was the renewal date.
+        derived["days_past_window"] = int(known["days_since_purchase"])
+    return derived
+
+
+def build_case(catalog: Catalog, customers, situation: str, slots: Mapping[str, object], today: date) -> CaseContext:
+    """Company facts from the store, conversation facts from slots, derived facts from the order."""
+    order_id = slots.get("order_id")
+    customer_id = None
+    known: dict[str, object] = {}
+    if order_id:
+        order_id = parse_slot("order_id", order_id)
+        customer = customers.find_customer_by_order(order_id)
+        if customer is None:
+            raise OrderNotFound(str(order_id))
+        customer_id = customer.id
+        known = dict(customers.known_facts(customer_id, order_id, today=today,
+                                           period_days=catalog.exception_period_days))
+    conversation = {}
+    for slot in FACT_SLOTS:
+        spec = catalog.facts.get(slot)
+        if spec is not None and spec.source == "conversation" and slots.get(slot) not in (None, ""):
+            conversation[slot] = parse_slot(slot, slots[slot])
+    facts = {k: v for k, v in known.items() if k in catalog.facts}
+    facts.update(conversation)
+    facts.update(derive(catalog, situation, facts))
+    return CaseContext(Case.build(catalog, situation, facts), customer_id, order_id)
+
+
+def opening_slots(catalog: Catalog, situation: str, entities: Iterable[Entity]) -> dict[str, Optional[str]]:
+    """Slots for a new case from the customer's first message, so the form does not ask
+    again for what they already said. Facts of a previous case are cleared."""
+    entities = list(entities)
+    asked = slots_to_ask(catalog, situation)
+    slots: dict[str, Optional[str]] = {slot: None for slot in ("order_id",) + FACT_SLOTS}
+    slots["order_id"] = value_for_slot("order_id", entities)
+    # One amount in the opening message is the one money fact this situation asks for.
+    money_slot = next((s for s in asked if s in MONEY_SLOTS), None)
+    if money_slot:
+        slots[money_slot] = value_for_slot(money_slot, entities)
+    if "outage_hours" in asked:
+        slots["outage_hours"] = value_for_slot("outage_hours", entities)
+    return slots
+
+
+def weekly_amount(entities: Iterable[Entity]) -> Optional[str]:
+    """"I can do 100 a month" is about 23 a week; per fortnight, halved. Rounded down to cents
+    so the plan never asks for more than the customer said."""
+    from decimal import ROUND_FLOOR
+
+    entities = list(entities)
+    amount = next((e.value for e in entities if e.entity == "amount"), None)
+    if amount is None:
+        return None
+    frequency = next((e.value for e in entities if e.entity == "frequency"), "week")
+    weeks = {"week": Decimal(1), "fortnight": Decimal(2), "month": Decimal(52) / Decimal(12)}.get(frequency, Decimal(1))
+    return str((Decimal(amount) / weeks).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
+
+
+def asked_amount(entities: Iterable[Entity], text: str) -> tuple[Optional[str], Optional[str]]:
+    """(amount, percent) from the customer's answer to "what would be fair?". A bare number
+    counts as money here ("I think 20 would be fair"), because the question was about money."""
+    entities = list(entities)
+    amount = next((e.value for e in entities if e.entity == "amount"), None)
+    if amount is not None:
+        return amount, None
+    percent = next((e.value for e in entities if e.entity == "percent"), None)
+    if percent is not None:
+        return None, percent
+    lowered = (text or "").lower()[:2000]
+    if re.search(r"\b(full refund|all (of )?my money|everything back|the whole (thing|amount|price))\b", lowered):
+        return None, "100"
+    numbers = re.findall(r"(?<![\w.$])\d{1,6}(?:\.\d{1,2})?(?![\w%.])", lowered)
+    if len(numbers) == 1:
+        return str(to_money(numbers[0], "the amount")), None
+    from makegood.nlp import to_decimal
+
+    try:
+        return str(to_decimal(lowered)), None
+    except CaseError:
+        return None, None

@@ -1,0 +1,380 @@
+"""The `makegood` command. Every command takes --json. Bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from makegood.errors import MakegoodError
+from makegood.jsonable import dumps, to_jsonable
+from makegood.money import fmt
+
+EXIT_USER_ERROR = 2
+
+
+# -- shared plumbing ----------------------------------------------------------------------------
+def _policy_path(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    from makegood.config import get_settings
+
+    return str(get_settings().policy_path)
+
+
+def _catalog(args: argparse.Namespace):
+    from makegood.policy import load_catalog
+
+    return load_catalog(_policy_path(args.policy))
+
+
+def _facts(pairs: Sequence[str]) -> dict[str, str]:
+    facts = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise MakegoodError(f"--fact expects NAME=VALUE, got {pair!r}")
+        facts[name.strip()] = value.strip()
+    return facts
+
+
+def _case(args: argparse.Namespace):
+    from makegood.policy import Case
+
+    catalog = _catalog(args)
+    return catalog, Case.build(catalog, args.situation, _facts(args.fact))
+
+
+def _tier(text: str):
+    from makegood.policy import Tier
+
+    return Tier.parse(text)
+
+
+def _size(option) -> str:
+    return f"{option.size} days" if option.kind == "days" else fmt(option.size)
+
+
+def _ledger():
+    from makegood.config import get_settings
+    from makegood.ledger import Ledger
+
+    return Ledger.from_url(get_settings().database_url)
+
+
+def _emit(args: argparse.Namespace, result: Any, human: Callable[[Any], str]) -> None:
+    print(dumps(result, indent=2, sort_keys=True) if args.json else human(result))
+
+
+# -- policy ---------------------------------------------------------------------------------------
+def cmd_policy_validate(args):
+    from makegood.policy import load_catalog
+
+    catalog = load_catalog(_policy_path(args.path or args.policy))
+    summary = {"ok": True, "source": catalog.source, "version": catalog.version, "situations": len(catalog.situations),
+               "rules": sum(len(s.remedies) for s in catalog.situations.values())}
+    _emit(args, summary, lambda s: f"ok: {s['source']} is valid — policy {s['version']}, "
+                                  f"{s['situations']} situations, {s['rules']} remedy rules")
+
+
+def cmd_policy_show(args):
+    catalog = _catalog(args)
+    if args.json:
+        print(dumps({"version": catalog.version, "label": catalog.label, "situations": catalog.situations,
+                     "remedies": catalog.remedies, "facts": catalog.facts}, indent=2))
+        return
+    lines = [f"{catalog.label} — policy {catalog.version} ({catalog.source})", ""]
+    for sid, situation in catalog.situations.items():
+        lines.append(f"{sid}: {situation.description}")
+        for rule in situation.remedies:
+            tiers = ", ".join(f"{t}" for t in rule.caps)
+            lines.append(f"    {rule.id:<40} {tiers}")
+    print("\n".join(lines))
+
+
+# -- engine ---------------------------------------------------------------------------------------
+def _option_line(o) -> str:
+    reduced = f" (of {fmt(o.reduced_from) if o.kind != 'days' else o.reduced_from})" if o.reduced_from is not None else ""
+    return f"  {o.remedy:<24} {_size(o):>12}{reduced}  cost {fmt(o.cost):>9}  tier {o.required_tier}  [{o.cap_rule}]"
+
+
+def cmd_options(args):
+    from makegood.policy import options
+
+    catalog, case = _case(args)
+    result = options(catalog, case, _tier(args.tier))
+
+    def human(r) -> str:
+        lines = [f"{r.situation} at {r.tier} — policy {r.policy_version}"]
+        lines += ["In your authority, best first:"] + [_option_line(o) for o in r.offers] if r.offers else ["Nothing in your authority."]
+        if r.beyond:
+            lines += ["Needs more authority:"] + [_option_line(o) for o in r.beyond]
+        for b in r.blocked:
+            lines.append(f"Outside policy: {b.remedy} — {b.reason} [{b.rule}]")
+        if r.missing_facts:
+            lines.append(f"Still needed: {', '.join(r.missing_facts)}")
+        if r.handoff:
+            lines.append(f"Hand off to: {r.handoff.tier} — {r.handoff.reason}")
+        if r.ask_what_is_fair:
+            lines.append('Ask: "What do you think would be fair?"')
+        return "\n".join(lines)
+
+    _emit(args, result, human)
+
+
+def cmd_check(args):
+    from makegood.policy import check
+
+    catalog, case = _case(args)
+    verdict = check(catalog, case, args.remedy, args.amount, _tier(args.tier))
+
+    def human(v) -> str:
+        size = "" if v.size is None else f" {v.size}"
+        lines = [f"{v.status}: {v.remedy}{size} — {v.reason}", f"  rules: {', '.join(v.rules)}  (policy {v.policy_version})"]
+        if v.missing_facts:
+            lines.append(f"  still needed: {', '.join(v.missing_facts)}")
+        if v.alternatives:
+            lines += ["  in your authority instead:"] + ["  " + _option_line(o) for o in v.alternatives]
+        if v.handoff and not v.allowed:
+            lines.append(f"  hand off to: {v.handoff.tier} — {v.handoff.reason}")
+        return "\n".join(lines)
+
+    _emit(args, verdict, human)
+    if not verdict.allowed:
+        sys.exit(1)  # scripts can branch on it; the output already says what to do instead
+
+
+def cmd_fair_ask(args):
+    from makegood.policy import judge_ask
+
+    catalog, case = _case(args)
+    result = judge_ask(catalog, case, _tier(args.tier), amount=args.amount, percent=args.percent, remedy=args.remedy)
+
+    def human(r) -> str:
+        if r.verdict == "accept":
+            return f"accept: {r.remedy} {fmt(r.asked)} is inside {r.accepted.required_tier} authority [{r.accepted.cap_rule}]"
+        lines = [f"{r.verdict}: {fmt(r.asked)} as {r.remedy} is not in your authority ({r.check.reason})"]
+        if r.counter:
+            lines.append("  counter-offer:" + _option_line(r.counter)[1:])
+        if r.alternatives:
+            lines += ["  alternatives:"] + ["  " + _option_line(o) for o in r.alternatives]
+        if r.needs_tier:
+            lines.append(f"  as asked, a {r.needs_tier} could approve it")
+        if r.handoff and r.verdict == "handoff":
+            lines.append(f"  hand off to: {r.handoff.tier} — {r.handoff.reason}")
+        return "\n".join(lines)
+
+    _emit(args, result, human)
+
+
+def cmd_plan(args):
+    from makegood.policy import plan_for
+
+    result = plan_for(_catalog(args), args.debt, args.weekly, _tier(args.tier))
+
+    def line(p) -> str:
+        first = f"{fmt(p.first_payment)} now, then " if p.first_payment else ""
+        start = f", starting in {p.start_in_days} days" if p.start_in_days else ""
+        return (f"  {first}{fmt(p.weekly)} a week for {p.weeks} weeks (last payment {fmt(p.final_payment)}){start}"
+                f" — {p.label} [{p.required_tier}]")
+
+    def human(r) -> str:
+        if r.status == "accepted":
+            return f"accepted: {fmt(r.asked_weekly)} a week works.\n" + line(r.plan)
+        lines = [f"counter: {fmt(r.asked_weekly)} a week does not fit — {r.reason}"]
+        if r.alternatives:
+            lines += ["  plans in your authority:"] + ["  " + line(p) for p in r.alternatives]
+        if r.approval:
+            lines.append(f"  their own figure works with {r.approval.required_tier} approval:")
+            lines.append("  " + line(r.approval))
+        if r.handoff:
+            lines.append(f"  hand off to: {r.handoff.tier} — {r.handoff.reason}")
+        return "\n".join(lines)
+
+    _emit(args, result, human)
+
+
+# -- ledger ---------------------------------------------------------------------------------------
+def _proposal_line(p) -> str:
+    chosen = (p.option_chosen or {}).get("remedy", "-")
+    return f"{p.public_id:<10} {p.status:<9} {p.situation:<18} tier {p.tier_required:<12} {chosen:<22} {p.conversation_id}"
+
+
+def cmd_ledger_list(args):
+    items = _ledger().list(status=args.status, situation=args.situation, limit=args.limit)
+    _emit(args, items, lambda ps: "\n".join(_proposal_line(p) for p in ps) or "no proposals")
+
+
+def _proposal_detail(p) -> str:
+    data = to_jsonable(p)
+    lines = [_proposal_line(p), f"  policy {p.policy_version}, requested by {p.requested_by} on {p.channel}",
+             f"  facts: {dumps(data.get('facts'), sort_keys=True)}"]
+    if p.option_chosen:
+        lines.append(f"  chosen: {dumps(data.get('option_chosen'), sort_keys=True)}")
+    for d in getattr(p, "decisions", ()) or ():
+        lines.append(f"  {d.created_at:%Y-%m-%d %H:%M} {d.actor} ({d.role}) {d.decision}: {d.note}")
+    return "\n".join(lines)
+
+
+def cmd_ledger_show(args):
+    _emit(args, _ledger().get(args.id), _proposal_detail)
+
+
+def cmd_ledger_decide(args):
+    proposal = _ledger().decide(args.id, actor=args.actor, role=args.role, decision=args.decision, note=args.note or "")
+    _emit(args, proposal, _proposal_detail)
+
+
+def cmd_ledger_verify(args):
+    report = _ledger().verify()
+    _emit(args, report, lambda r: (f"ok: audit chain intact ({r.checked} events)" if r.ok else
+                                   "TAMPERED:\n" + "\n".join(f"  {p}" for p in r.problems)))
+    if not report.ok:
+        sys.exit(1)
+
+
+def cmd_ledger_review_sample(args):
+    sample = _ledger().review_sample(args.n, seed=args.seed)
+    _emit(args, sample, lambda ps: "\n".join(_proposal_line(p) for p in ps) or "nothing to review")
+
+
+def cmd_ledger_review(args):
+    proposal = _ledger().record_review(args.id, reviewer=args.reviewer, verdict=args.verdict, note=args.note or "")
+    _emit(args, proposal, _proposal_detail)
+
+
+# -- parser ---------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--policy", help="policy catalog file or directory (default: $MAKEGOOD_POLICY_PATH or ./policy)")
+
+    parser = argparse.ArgumentParser(prog="makegood", description="Customer-service exceptions, resolved inside authority.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(parent, name: str, func, help: str):
+        p = parent.add_parser(name, parents=[common], help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    def case_args(p, tier_default="agent"):
+        p.add_argument("--situation", required=True)
+        p.add_argument("--tier", default=tier_default, help="self_service, agent, peer, supervisor or manager")
+        p.add_argument("--fact", action="append", metavar="NAME=VALUE", help="a fact of the case; repeat for more")
+
+    policy = sub.add_parser("policy", help="validate or show the policy catalog").add_subparsers(dest="sub", required=True)
+    add(policy, "validate", cmd_policy_validate, "validate the catalog").add_argument("path", nargs="?")
+    add(policy, "show", cmd_policy_show, "list situations and remedy rules")
+
+    case_args(add(sub, "options", cmd_options, "options within a tier's authority"))
+    p = add(sub, "check", cmd_check, "may this tier give this remedy? (exit 1 when not)")
+    case_args(p)
+    p.add_argument("--remedy", required=True)
+    p.add_argument("--amount", help="money, or days for day remedies; default: the remedy's own size")
+    p = add(sub, "fair-ask", cmd_fair_ask, 'judge the customer\'s answer to "what would be fair?"')
+    case_args(p, "self_service")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--amount")
+    group.add_argument("--percent")
+    p.add_argument("--remedy", help="what the ask is for (default: the situation's fair-ask remedy)")
+    p = add(sub, "plan", cmd_plan, 'a payment plan from "how much can you afford each week?"')
+    p.add_argument("--debt", required=True)
+    p.add_argument("--weekly", required=True)
+    p.add_argument("--tier", default="self_service")
+
+    ledger = sub.add_parser("ledger", help="the proposal ledger").add_subparsers(dest="sub", required=True)
+    p = add(ledger, "list", cmd_ledger_list, "recent proposals")
+    p.add_argument("--status")
+    p.add_argument("--situation")
+    p.add_argument("--limit", type=int, default=50)
+    add(ledger, "show", cmd_ledger_show, "one proposal with its decisions").add_argument("id")
+    p = add(ledger, "decide", cmd_ledger_decide, "approve, co-sign, reject or escalate a proposal")
+    p.add_argument("id")
+    p.add_argument("--as", dest="actor", required=True, help="your name")
+    p.add_argument("--role", required=True, help="agent, supervisor or manager")
+    p.add_argument("--decision", required=True, choices=["approve", "cosign", "reject", "escalate"])
+    p.add_argument("--note")
+    add(ledger, "verify", cmd_ledger_verify, "check the audit hash chain (exit 1 when tampered)")
+    p = add(ledger, "review-sample", cmd_ledger_review_sample, "draw peer-approved decisions for review")
+    p.add_argument("-n", type=int, default=5)
+    p.add_argument("--seed", type=int)
+    p = add(ledger, "review", cmd_ledger_review, "record a reviewer's verdict on a peer-approved decision")
+    p.add_argument("id")
+    p.add_argument("--as", dest="reviewer", required=True)
+    p.add_argument("--verdict", required=True, choices=["upheld", "overturned"])
+    p.add_argument("--note")
+
+    db = sub.add_parser("db", help="the database (ledger and customer store)").add_subparsers(dest="sub", required=True)
+    add(db, "upgrade", cmd_db_upgrade, "create or migrate the schema (safe to repeat)")
+    add(db, "seed-demo", cmd_db_seed_demo, "load the demo customers and orders (safe to repeat)").add_argument(
+        "--list", action="store_true", help="list the demo orders")
+    stories = sub.add_parser("stories", help="story files").add_subparsers(dest="sub", required=True)
+    add(stories, "check", cmd_stories_check, "check that stories offer nothing beyond the bot's authority").add_argument(
+        "paths", nargs="*", default=["data"])
+    return parser
+
+
+# -- database and stories --------------------------------------------------------------------------
+def cmd_db_upgrade(args):
+    from makegood.config import get_settings
+    from makegood.db import migrate, safe_url
+
+    url = get_settings().database_url
+    migrate(url)
+    _emit(args, {"ok": True, "database": safe_url(url)}, lambda r: f"ok: database schema up to date ({r['database']})")
+
+
+def cmd_db_seed_demo(args):
+    from datetime import date
+
+    from makegood.config import get_settings
+    from makegood.customers.demo import demo_data, seed_demo
+    from makegood.db import make_engine, migrate
+
+    url = get_settings().database_url
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        counts = seed_demo(engine, date.today())
+    finally:
+        engine.dispose()
+    if args.list:
+        customers, orders, _ = demo_data(date.today())
+        names = {c.id: f"{c.name} ({c.membership})" for c in customers}
+        rows = [{"order": o.id, "customer": names[o.customer_id], "items": o.items, "total": str(o.total)} for o in orders]
+        _emit(args, rows, lambda rs: "\n".join(f"{r['order']}  {r['total']:>8}  {r['customer']:<26} {r['items']}" for r in rs))
+        return
+    _emit(args, counts, lambda c: f"ok: demo data seeded ({c['customers']} customers, {c['orders']} orders)")
+
+
+def cmd_stories_check(args):
+    from makegood.storycheck import check_story_files
+
+    catalog = _catalog(args)
+    checked, problems = check_story_files(catalog, [Path(p) for p in args.paths])
+    result = {"ok": not problems, "checked": checked, "policy_version": catalog.version,
+              "problems": [str(p) for p in problems]}
+    _emit(args, result, lambda r: (f"ok: {r['checked']} stories and rules offer nothing beyond the bot's authority "
+                                   f"(policy {r['policy_version']})") if r["ok"] else
+          f"{len(r['problems'])} story step(s) offer what the policy does not allow the bot:\n" +
+          "\n".join(f"  {p}" for p in r["problems"]))
+    if problems:
+        sys.exit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except MakegoodError as exc:
+        print(f"makegood: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

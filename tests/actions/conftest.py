@@ -1,0 +1,86 @@
+"""Action tests: real rasa_sdk actions, trackers built with Tracker.from_dict, the real
+domain files, the real policy catalog; the wiring is swapped for an in-memory customer
+store and a ledger on a throwaway SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from makegood.assistant.services import Services, set_services
+from makegood.customers import InMemoryCustomerStore
+from makegood.ledger import Ledger
+from makegood.policy import load_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict:
+    merged: dict[str, Any] = {"responses": {}, "slots": {}, "intents": [], "actions": []}
+    for path in sorted((ROOT / "rasa_project" / "domain").glob("*.yml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        merged["responses"].update(data.get("responses") or {})
+        merged["slots"].update(data.get("slots") or {})
+        merged["intents"] += data.get("intents") or []
+        merged["actions"] += data.get("actions") or []
+    return merged
+
+
+@pytest.fixture
+def services(tmp_path):
+    catalog = load_catalog(ROOT / "policy")
+    ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+    wired = Services(catalog=catalog, ledger=ledger, customers=InMemoryCustomerStore.demo(TODAY), today=lambda: TODAY)
+    set_services(wired)
+    yield wired
+    set_services(None)
+    ledger.dispose()
+
+
+def tracker(*, sender: str = "conv-1", text: str = "", intent: str = "inform", slots: Optional[dict] = None,
+            entities: Optional[list] = None, user_turns: int = 1) -> Tracker:
+    events = []
+    for i in range(user_turns):
+        events.append({"event": "user", "text": text if i == user_turns - 1 else f"earlier message {i}",
+                       "parse_data": {"intent": {"name": intent}}})
+    return Tracker.from_dict({
+        "sender_id": sender,
+        "slots": slots or {},
+        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or [],
+                           "input_channel": "rest"},
+        "events": events,
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    })
+
+
+def run(action, trk: Tracker, domain: dict) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, trk, domain))
+    return dispatcher.messages, events
+
+
+def said(messages: list[dict]) -> list[str]:
+    return [m.get("response") or m.get("text") for m in messages]
+
+
+def render(messages: list[dict], domain: dict) -> list[str]:
+    """The text a customer would read: the domain's first variation, filled with the values."""
+    out = []
+    for m in messages:
+        template = domain["responses"][m["response"]][0]["text"]
+        values = {k: v for k, v in m.items() if k not in ("response", "template")}
+        values.update(m.get("kwargs") or {})
+        out.append(template.format(**values))
+    return out
