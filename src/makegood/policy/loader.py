@@ -101,6 +101,17 @@ class _Builder:
             raise self.fail(where, f"expected a whole number >= 0, got {value!r}")
         return value
 
+    def name(self, value: Any, where: str) -> str:
+        """A fact, remedy or situation name: text, never a list or a mapping (which would not even hash)."""
+        if not isinstance(value, str) or not value:
+            raise self.fail(where, f"expected a name, got {_kind(value)}")
+        return value
+
+    def listed(self, value: Any, where: str) -> list:
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected a list, got {_kind(value)}")
+        return value
+
     def tier(self, value: Any, where: str) -> Tier:
         try:
             return Tier(value)
@@ -153,7 +164,7 @@ class _Builder:
             source = body.get("source", "conversation")
             if source not in ("company", "conversation"):
                 raise self.fail(f"{where}.source", f"expected company or conversation, got {source!r}")
-            values = tuple(str(v) for v in body.get("values", ()))
+            values = tuple(str(v) for v in self.listed(body.get("values", []), f"{where}.values"))
             if ftype == "enum" and not values:
                 raise self.fail(f"{where}.values", "an enum fact needs a list of values")
             spec = FactSpec(name=name, type=ftype, source=source, description=str(body.get("description", "")),
@@ -202,7 +213,8 @@ class _Builder:
             raise self.fail(where, f"unknown situation id; expected one of: {', '.join(SITUATIONS)}")
         body = self.mapping(body, where)
         self.only_keys(body, where, {"description", "needs", "eligible", "remedies", "fair_ask", "fair_ask_remedy"})
-        needs = tuple(body.get("needs", ()))
+        needs = tuple(self.name(f, f"{where}.needs[{i}]")
+                      for i, f in enumerate(self.listed(body.get("needs", []), f"{where}.needs")))
         for i, fact in enumerate(needs):
             if fact not in facts:
                 raise self.fail(f"{where}.needs[{i}]", f"unknown fact {fact!r}")
@@ -216,6 +228,8 @@ class _Builder:
         if duplicate:
             raise self.fail(f"{where}.remedies", f"two rules are both called {duplicate!r}; give one an `id`")
         fair_ask_remedy = body.get("fair_ask_remedy")
+        if fair_ask_remedy is not None:
+            self.name(fair_ask_remedy, f"{where}.fair_ask_remedy")
         if fair_ask_remedy is not None and fair_ask_remedy not in {r.remedy for r in rules}:
             raise self.fail(f"{where}.fair_ask_remedy", f"{fair_ask_remedy!r} is not one of this situation's remedies")
         return Situation(id=sid, description=str(body.get("description", "")), needs=needs, eligible=eligible,
@@ -226,7 +240,7 @@ class _Builder:
         where = f"situations.{sid}.remedies[{index}]"
         body = self.mapping(body, where)
         self.only_keys(body, where, {"id", "remedy", "amount", "caps", "when", "adjustable", "counts_as_exception"})
-        remedy_name = self.required(body, "remedy", where)
+        remedy_name = self.name(self.required(body, "remedy", where), f"{where}.remedy")
         if remedy_name not in remedies:
             raise self.fail(f"{where}.remedy", f"unknown remedy {remedy_name!r}; known: {', '.join(sorted(remedies))}")
         remedy = remedies[remedy_name]
@@ -274,7 +288,7 @@ class _Builder:
         raise self.fail(where, "expected one of {fixed: N}, {fact: NAME} or {percent: N, of: NAME}")
 
     def numeric_fact(self, name: Any, where: str, facts: Mapping[str, FactSpec]) -> None:
-        if name not in facts:
+        if self.name(name, where) not in facts:
             raise self.fail(where, f"unknown fact {name!r}")
         if facts[name].type not in ("money", "days", "count"):
             raise self.fail(where, f"fact {name!r} is a {facts[name].type}, not a number")
@@ -323,7 +337,7 @@ class _Builder:
         if "not" in raw:
             self.only_keys(raw, where, {"not", "reason"})
             return Not(part=self.condition(raw["not"], f"{where}.not", facts), reason=reason)
-        fact = self.required(raw, "fact", where)
+        fact = self.name(self.required(raw, "fact", where), f"{where}.fact")
         if fact not in facts:
             raise self.fail(f"{where}.fact", f"unknown fact {fact!r}; declare it under `facts`")
         ops = [k for k in raw if k in OPERATORS]
