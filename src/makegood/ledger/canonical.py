@@ -1,0 +1,87 @@
+"""Canonical JSON and digests for the audit chain.
+
+Canonical JSON: keys sorted, separators (",", ":"), ASCII only, Decimals as strings, no
+NaN or infinities. The same value always gives the same text, so the same hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Mapping
+
+from makegood.errors import LedgerError
+
+GENESIS_HASH = "0" * 64
+
+
+def plain(value: Any, where: str = "value") -> Any:
+    """`value` as plain JSON data (dict, list, str, int, float, bool, None).
+
+    Decimal -> its text ("45.00"), Enum -> its value, dates -> ISO text, tuples -> lists,
+    dataclasses -> dicts of their fields. Anything else is refused with a LedgerError
+    naming `where`, so nothing is stored that would read back differently.
+    """
+    if value is None or isinstance(value, (bool, str, int)) and not isinstance(value, Enum):
+        return value
+    if isinstance(value, Enum):
+        return plain(value.value, where)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise LedgerError(f"{where} holds {value!r}, which cannot be stored (not a finite number)")
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise LedgerError(f"{where} holds {value!r}, which cannot be stored (not a finite amount)")
+        return str(value)
+    if isinstance(value, datetime):
+        return iso(value) if value.tzinfo is not None else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name), f"{where}.{f.name}") for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if isinstance(key, Enum):
+                key = key.value
+            if not isinstance(key, str):
+                raise LedgerError(f"{where} has the key {key!r}; only text keys can be stored")
+            out[key] = plain(item, f"{where}.{key}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise LedgerError(f"{where} holds a {type(value).__name__} ({shown}), which cannot be stored as JSON")
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with microseconds: one spelling per instant."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def row_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A database row (as read back) as canonical-ready data."""
+    return {key: (iso(value) if isinstance(value, datetime) else plain(value, key)) for key, value in row.items()}
+
+
+def row_digest(snapshot: Mapping[str, Any]) -> str:
+    return sha256(canonical(snapshot))
+
+
+def chain_hash(prev_hash: str, kind: str, payload: str, digest: str) -> str:
+    return sha256(prev_hash + kind + payload + digest)

@@ -1,0 +1,545 @@
+"""The proposal ledger: every proposal, every decision on it, and a tamper-evident audit chain.
+
+Every write runs in one unit of work that also appends its audit events, so a proposal,
+a decision or a review never exists without the event that vouches for it.
+
+Audit chain. `audit_events` is append-only: event n stores prev_hash (event n-1's hash,
+"0"*64 for the first) and hash = sha256(prev_hash + kind + payload + row_digest), where
+payload is canonical JSON of the row as written (plus what changed) and row_digest is
+sha256 of the canonical row. `verify()` recomputes all of it and compares every current
+row with the last event written for it.
+
+Optimistic concurrency. A decision (or a bot update) reads the proposal, applies the
+rules, then writes with `UPDATE proposals SET ..., version = version + 1
+WHERE id = :id AND version = :seen`. If someone else changed the proposal in between,
+no row matches and DecisionConflict tells the person to reload. Every decision bumps
+the version, so two agents co-signing at once cannot both count as "the first".
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import Engine, URL
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from makegood.db import is_sqlite, make_engine, migrate as run_migrations, session_factory, unit_of_work
+from makegood.errors import CaseError, DecisionConflict, LedgerError
+from makegood.ledger import schema as t
+from makegood.ledger.canonical import (
+    GENESIS_HASH, canonical, chain_hash, iso, plain, row_digest, row_snapshot,
+)
+from makegood.ledger.model import (
+    ACCEPTED, APPROVED, LOGGABLE_STATUSES, OFFERED, Decision, Proposal, ProposalIn, Review, VerifyReport,
+)
+from makegood.ledger.rules import AGREEING, judge, same_person
+from makegood.policy.tiers import Tier
+
+# PostgreSQL: appends to the chain are serialised with a transaction-scoped advisory lock
+# taken just before reading the last event. We chose it over `SELECT ... FOR UPDATE` on the
+# last row because it also covers the empty table (two first writers would otherwise both
+# see "no last row" and fork the chain at genesis) and it never blocks readers. It is held
+# until commit or rollback, so the next writer reads the hash this one wrote (READ COMMITTED:
+# each statement sees what was committed before it started). Row writes of a unit of work
+# always come before its appends, so the lock is the last one taken: no deadlock cycle.
+# SQLite: write units of work begin with BEGIN IMMEDIATE (makegood.db): the database's one
+# write lock serialises them, the chain included.
+# The lock is keyed by the current schema as well: ledgers in different schemas of one
+# database (tests, tenants) have separate chains and need not wait for each other.
+CHAIN_LOCK_KEY = 0x4D47_4155  # "MGAU"
+
+PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
+PUBLIC_ID_LENGTH = 6
+VERDICTS = ("upheld", "overturned")
+
+_TABLES = {"proposals": t.proposals, "decisions": t.decisions, "reviews": t.reviews}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def normalise_public_id(public_id: str) -> str:
+    """'p-7f3k2q', '7F3K2Q' -> 'P-7F3K2Q'."""
+    text_id = str(public_id or "").strip().upper()
+    if text_id and not text_id.startswith("P-"):
+        text_id = "P-" + text_id
+    return text_id
+
+
+def _required_text(value: Any, what: str, max_len: int) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # turn numbers
+    if not isinstance(value, str) or not value.strip():
+        raise LedgerError(f"a proposal needs a {what}; got {value!r}")
+    value = value.strip()
+    if len(value) > max_len:
+        raise LedgerError(f"the {what} is too long ({len(value)} characters; at most {max_len})")
+    return value
+
+
+def _tier(value: Any) -> Tier:
+    try:
+        return value if isinstance(value, Tier) else Tier.parse(value)
+    except CaseError as exc:
+        raise LedgerError(str(exc)) from None
+
+
+class Ledger:
+    """The proposal ledger over an Engine (SQLite or PostgreSQL). Thread-safe: every call
+    opens its own unit of work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._write = session_factory(engine)
+        self._read = session_factory(engine, read_only=True)
+
+    @classmethod
+    def from_url(cls, url: Union[str, URL], migrate: bool = True) -> "Ledger":
+        engine = make_engine(url)
+        if migrate:
+            run_migrations(engine)
+        return cls(engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- logging ----------------------------------------------------------------------------------
+    def log_proposal(self, p: ProposalIn) -> Proposal:
+        """Store a proposal; idempotent on (conversation_id, turn_key).
+
+        Returns the stored Proposal with `created=True` when this call inserted it, and the
+        proposal already stored under that key, unchanged, with `created=False` otherwise.
+        """
+        values = self._validated(p)
+        for _attempt in range(5):
+            existing = self.find(values["conversation_id"], values["turn_key"])
+            if existing is not None:
+                return existing
+            try:
+                with unit_of_work(self._write) as s:
+                    found = self._find_row(s, values["conversation_id"], values["turn_key"])
+                    if found is not None:
+                        return self._proposal(s, found)
+                    now = _now()
+                    row = dict(values, public_id=self._new_public_id(s), version=1, created_at=now, updated_at=now)
+                    pk = s.execute(insert(t.proposals).values(**row)).inserted_primary_key[0]
+                    stored = self._proposal_row(s, pk)
+                    self._append(s, "proposal_logged", stored, "proposals", stored, {"status": stored["status"]}, now)
+                    result = self._proposal(s, stored)
+                return _created(result)
+            except IntegrityError:
+                # Another writer logged the same turn (or drew the same public id) a moment ago.
+                continue
+        raise LedgerError(f"could not log the proposal for conversation {values['conversation_id']!r} "
+                          f"turn {values['turn_key']!r}: it kept colliding with concurrent writes")
+
+    def _validated(self, p: ProposalIn) -> dict[str, Any]:
+        situation = _required_text(p.situation, "situation", 64)
+        status = str(p.status or "").strip().lower()
+        if status not in LOGGABLE_STATUSES:
+            raise LedgerError(f"a proposal is logged as offered, accepted or pending, not {p.status!r}; "
+                              f"approved and rejected come from decisions")
+        tier = _tier(p.tier_required)
+        if p.facts is not None and not isinstance(p.facts, Mapping):
+            raise LedgerError(f"facts must be a mapping of fact name to value, got {type(p.facts).__name__}")
+        if p.context is not None and not isinstance(p.context, Mapping):
+            raise LedgerError(f"context must be a mapping, got {type(p.context).__name__}")
+        if isinstance(p.options_offered, (str, bytes, Mapping)):
+            raise LedgerError("options_offered must be a list of options")
+        values = {
+            "conversation_id": _required_text(p.conversation_id, "conversation id", 128),
+            "turn_key": _required_text(p.turn_key, "turn key", 128),
+            "channel": _required_text(p.channel, "channel", 32),
+            "situation": situation,
+            "customer_id": (p.customer_id or None) and _required_text(p.customer_id, "customer id", 32),
+            "order_id": (p.order_id or None) and _required_text(p.order_id, "order id", 32),
+            "facts": plain(dict(p.facts or {}), "facts"),
+            "options_offered": plain(list(p.options_offered or ()), "options_offered"),
+            "option_chosen": plain(p.option_chosen, "option_chosen"),
+            "customer_ask": plain(p.customer_ask, "customer_ask"),
+            "context": plain(dict(p.context or {}), "context"),
+            "policy_version": _required_text(p.policy_version, "policy version", 64),
+            "tier_required": tier.value,
+            "requested_by": _required_text(p.requested_by, "requester (\"bot\" or an agent's name)", 128),
+            "status": status,
+        }
+        if status == ACCEPTED and values["option_chosen"] is None:
+            raise LedgerError("an accepted proposal needs the option the customer chose (option_chosen)")
+        return values
+
+    def _new_public_id(self, s: Session) -> str:
+        while True:
+            candidate = "P-" + "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+            taken = s.execute(select(t.proposals.c.id).where(t.proposals.c.public_id == candidate)).first()
+            if taken is None:
+                return candidate
+
+    # -- the bot's later turns --------------------------------------------------------------------
+    def update_proposal(self, public_id: str, *, option_chosen: Any = None, status: Optional[str] = None,
+                        context_patch: Optional[Mapping[str, Any]] = None, tier_required: Any = None,
+                        customer_ask: Any = None, expected_version: Optional[int] = None) -> Proposal:
+        """The customer chose an offer, asked for something, or the case is handed off.
+
+        None means "leave as is". `context_patch` is merged key by key into the context.
+        The status may move offered -> offered/accepted/pending (pending -> pending for a
+        context patch); approved and rejected only come from `decide`. The chosen option,
+        the ask and the tier can change only while the proposal is still offered.
+        Same optimistic concurrency as `decide` (DecisionConflict when it changed meanwhile).
+        """
+        current = self.get(public_id)
+        pid = current.public_id
+        changes: dict[str, Any] = {}
+        if status is not None:
+            new_status = str(status).strip().lower()
+            if new_status not in LOGGABLE_STATUSES:
+                raise LedgerError(f"{pid} cannot be set to {status!r} here: approved and rejected come from "
+                                  f"decisions, and the statuses the bot sets are offered, accepted and pending")
+            if new_status != current.status:
+                if current.status != OFFERED:
+                    raise LedgerError(f"{pid} is {current.status}: its status can no longer be changed by the bot")
+                changes["status"] = new_status
+        for name, value in (("option_chosen", option_chosen), ("customer_ask", customer_ask)):
+            if value is not None:
+                stored = plain(value, name)
+                if stored != getattr(current, name):
+                    if current.status != OFFERED:
+                        raise LedgerError(f"{pid} is {current.status}: its {name.replace('_', ' ')} "
+                                          f"can no longer change")
+                    changes[name] = stored
+        if tier_required is not None:
+            tier = _tier(tier_required)
+            if tier.value != current.tier_required:
+                if current.status != OFFERED:
+                    raise LedgerError(f"{pid} is {current.status}: its tier can only change by escalation")
+                changes["tier_required"] = tier.value
+        if context_patch:
+            if not isinstance(context_patch, Mapping):
+                raise LedgerError(f"context_patch must be a mapping, got {type(context_patch).__name__}")
+            merged = dict(current.context)
+            merged.update(plain(dict(context_patch), "context_patch"))
+            if merged != current.context:
+                changes["context"] = merged
+        if changes.get("status") == ACCEPTED and changes.get("option_chosen", current.option_chosen) is None:
+            raise LedgerError(f"{pid} cannot be accepted without the option the customer chose (option_chosen)")
+        if not changes:
+            return current
+        seen = self._seen_version(current, expected_version)
+        with unit_of_work(self._write) as s:
+            now = _now()
+            row_id = self._update_versioned(s, current, seen, dict(changes, updated_at=now),
+                                            f"{pid} was changed by someone else a moment ago; reload it")
+            stored = self._proposal_row(s, row_id)
+            change = {"fields": sorted(changes), "status": [current.status, stored["status"]],
+                      "version": stored["version"]}
+            self._append(s, "status_changed", stored, "proposals", stored, change, now)
+            return self._proposal(s, stored)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def get(self, public_id: str) -> Proposal:
+        pid = normalise_public_id(public_id)
+        with unit_of_work(self._read) as s:
+            row = s.execute(select(t.proposals).where(t.proposals.c.public_id == pid)).mappings().first()
+            if row is None:
+                raise LedgerError(f"no proposal {pid or repr(public_id)}")
+            return self._proposal(s, row)
+
+    def find(self, conversation_id: str, turn_key: str) -> Optional[Proposal]:
+        """The proposal logged for this conversation turn, if any."""
+        with unit_of_work(self._read) as s:
+            row = self._find_row(s, conversation_id, turn_key)
+            return None if row is None else self._proposal(s, row)
+
+    def list(self, status: Optional[str] = None, situation: Optional[str] = None,
+             conversation_id: Optional[str] = None, limit: int = 50, *,
+             customer_id: Optional[str] = None) -> list[Proposal]:
+        """Proposals, newest first."""
+        query = select(t.proposals)
+        if status:
+            query = query.where(t.proposals.c.status == status.strip().lower())
+        if situation:
+            query = query.where(t.proposals.c.situation == situation.strip())
+        if conversation_id:
+            query = query.where(t.proposals.c.conversation_id == conversation_id)
+        if customer_id:
+            query = query.where(t.proposals.c.customer_id == customer_id)
+        query = query.order_by(t.proposals.c.created_at.desc(), t.proposals.c.id.desc()).limit(max(0, int(limit)))
+        with unit_of_work(self._read) as s:
+            rows = s.execute(query).mappings().all()
+            return self._proposals(s, rows)
+
+    def count(self, status: Optional[str] = None) -> int:
+        query = select(func.count()).select_from(t.proposals)
+        if status:
+            query = query.where(t.proposals.c.status == status)
+        with unit_of_work(self._read) as s:
+            return int(s.execute(query).scalar_one())
+
+    def counts(self) -> dict[str, int]:
+        """Proposals by status, plus "total"."""
+        query = select(t.proposals.c.status, func.count()).group_by(t.proposals.c.status)
+        with unit_of_work(self._read) as s:
+            by_status = {status: int(n) for status, n in s.execute(query).all()}
+        by_status["total"] = sum(by_status.values())
+        return by_status
+
+    # -- deciding ---------------------------------------------------------------------------------
+    def decide(self, public_id: str, actor: str, role: str, decision: str, note: str = "", *,
+               expected_version: Optional[int] = None) -> Proposal:
+        """Approve, co-sign, reject or escalate a pending proposal (rules in ledger.rules).
+
+        `expected_version`: the version the person was looking at. When given and the
+        proposal has changed since, DecisionConflict. Either way the write only succeeds
+        if nobody changed the proposal between this call's read and its write.
+        """
+        current = self.get(public_id)
+        seen = self._seen_version(current, expected_version, decided=True)
+        outcome = judge(current, actor, role, decision, note)
+        pid = current.public_id
+        with unit_of_work(self._write) as s:
+            now = _now()
+            values = {"status": outcome.status, "tier_required": outcome.tier_required.value, "updated_at": now}
+            row_id = self._update_versioned(s, current, seen, values,
+                                            f"{pid} was decided by someone else a moment ago; reload it")
+            decision_pk = s.execute(insert(t.decisions).values(
+                proposal_id=row_id, actor=outcome.actor, role=outcome.role, decision=outcome.decision,
+                tier=current.tier_required, note=outcome.note, created_at=now,
+            )).inserted_primary_key[0]
+            decision_row = self._row(s, t.decisions, decision_pk)
+            stored = self._proposal_row(s, row_id)
+            # Row writes first, then the appends (see CHAIN_LOCK_KEY).
+            self._append(s, "decision", stored, "decisions", decision_row, None, now)
+            change = {"status": [current.status, stored["status"]],
+                      "tier_required": [current.tier_required, stored["tier_required"]],
+                      "version": stored["version"], "decision_id": decision_pk}
+            self._append(s, "status_changed", stored, "proposals", stored, change, now)
+            return self._proposal(s, stored)
+
+    def _seen_version(self, current: Proposal, expected: Optional[int], decided: bool = False) -> int:
+        if expected is not None and int(expected) != current.version:
+            what = "decided" if decided else "changed"
+            raise DecisionConflict(f"{current.public_id} was {what} by someone else a moment ago; reload it")
+        return current.version
+
+    def _update_versioned(self, s: Session, current: Proposal, seen: int, values: dict[str, Any],
+                          conflict: str) -> int:
+        row_id = s.execute(select(t.proposals.c.id).where(t.proposals.c.public_id == current.public_id)).scalar()
+        if row_id is None:
+            raise LedgerError(f"no proposal {current.public_id}")
+        result = s.execute(
+            update(t.proposals)
+            .where(t.proposals.c.id == row_id, t.proposals.c.version == seen)
+            .values(**values, version=t.proposals.c.version + 1)
+        )
+        if result.rowcount != 1:
+            raise DecisionConflict(conflict)
+        return row_id
+
+    # -- reviews ----------------------------------------------------------------------------------
+    def review_sample(self, n: int, seed: Optional[int] = None) -> list[Proposal]:
+        """Up to `n` approved peer-tier proposals nobody has reviewed yet, drawn at random
+        (the same draw for the same seed and the same ledger)."""
+        reviewed = select(t.reviews.c.proposal_id)
+        query = (select(t.proposals.c.id)
+                 .where(t.proposals.c.status == APPROVED, t.proposals.c.tier_required == Tier.PEER.value,
+                        t.proposals.c.id.not_in(reviewed))
+                 .order_by(t.proposals.c.id))
+        with unit_of_work(self._read) as s:
+            candidates = list(s.execute(query).scalars())
+            chosen = random.Random(seed).sample(candidates, min(max(0, int(n)), len(candidates)))
+            if not chosen:
+                return []
+            rows = s.execute(select(t.proposals).where(t.proposals.c.id.in_(chosen))).mappings().all()
+            by_id = {row["id"]: row for row in rows}
+            return self._proposals(s, [by_id[i] for i in chosen])
+
+    def record_review(self, public_id: str, reviewer: str, verdict: str, note: str = "") -> Proposal:
+        """A reviewer's verdict on an approved peer-tier proposal: upheld or overturned
+        (overturned needs a note). One review per proposal; nobody reviews their own decision."""
+        reviewer = (reviewer or "").strip()
+        verdict = (verdict or "").strip().lower()
+        note = (note or "").strip()
+        pid = normalise_public_id(public_id)
+        if not reviewer:
+            raise LedgerError("a review needs the reviewer's name")
+        if verdict not in VERDICTS:
+            raise LedgerError(f"unknown verdict {verdict!r}; expected upheld or overturned")
+        if verdict == "overturned" and not note:
+            raise LedgerError(f"overturning {pid} needs a note saying what should have been decided")
+        with unit_of_work(self._write) as s:
+            # FOR UPDATE (PostgreSQL) so two reviewers of the same proposal take turns.
+            row = s.execute(select(t.proposals).where(t.proposals.c.public_id == pid)
+                            .with_for_update()).mappings().first()
+            if row is None:
+                raise LedgerError(f"no proposal {pid}")
+            current = self._proposal(s, row)
+            if current.status != APPROVED or current.tier_required != Tier.PEER.value:
+                raise LedgerError(f"only approved peer-tier proposals are reviewed; {pid} is {current.status} "
+                                  f"at {current.tier_required} tier")
+            if current.reviews:
+                first = current.reviews[0]
+                raise LedgerError(f"{pid} was already reviewed by {first.reviewer} ({first.verdict})")
+            involved = [current.requested_by] + [d.actor for d in current.decisions if d.decision in AGREEING]
+            if any(same_person(reviewer, x) for x in involved):
+                raise LedgerError(f"{reviewer} took part in {pid} and cannot review it; another reviewer must")
+            now = _now()
+            pk = s.execute(insert(t.reviews).values(proposal_id=row["id"], reviewer=reviewer, verdict=verdict,
+                                                    note=note, created_at=now)).inserted_primary_key[0]
+            review_row = self._row(s, t.reviews, pk)
+            self._append(s, "review", row, "reviews", review_row, None, now)
+            return self._proposal(s, row)
+
+    # -- audit chain ------------------------------------------------------------------------------
+    def _append(self, s: Session, kind: str, proposal_row: Mapping[str, Any], table: str,
+                row: Mapping[str, Any], change: Optional[dict], now: datetime) -> None:
+        if not is_sqlite(s):
+            s.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                      {"key": CHAIN_LOCK_KEY})
+        last = s.execute(select(t.audit_events.c.id, t.audit_events.c.hash)
+                         .order_by(t.audit_events.c.id.desc()).limit(1)).first()
+        last_id, prev_hash = (last.id, last.hash) if last is not None else (0, GENESIS_HASH)
+        snapshot = row_snapshot(row)
+        digest = row_digest(snapshot)
+        payload = canonical({"at": iso(now), "change": change or {}, "row": snapshot, "table": table})
+        s.execute(insert(t.audit_events).values(
+            id=last_id + 1, created_at=now, kind=kind, proposal_public_id=proposal_row["public_id"],
+            payload=payload, row_digest=digest, prev_hash=prev_hash,
+            hash=chain_hash(prev_hash, kind, payload, digest),
+        ))
+
+    def verify(self) -> VerifyReport:
+        """Walk the audit chain and compare it with the tables.
+
+        Catches: an edited event (hash), a broken link (prev_hash), a deleted event (ids not
+        contiguous), an edited proposal/decision/review row (differs from its last event),
+        a deleted row (its last event has no row) and a row written around the ledger (no
+        event). A rewritten tail of the chain can only be caught by comparing `head_hash`
+        with a copy kept elsewhere.
+        """
+        problems: list[str] = []
+        last_event: dict[tuple[str, int], tuple[int, str, dict, str]] = {}
+        checked = 0
+        expected_id = 1
+        prev_hash = GENESIS_HASH
+        with unit_of_work(self._read) as s:
+            events = s.execute(select(t.audit_events).order_by(t.audit_events.c.id)).mappings()
+            for ev in events:
+                checked += 1
+                label = f"audit event {ev['id']} ({ev['kind']} on {ev['proposal_public_id']})"
+                if ev["id"] != expected_id:
+                    if expected_id == 1:
+                        problems.append(f"audit events 1 to {ev['id'] - 1} are missing: the start of the chain "
+                                        f"was deleted")
+                    elif ev["id"] > expected_id:
+                        missing = (f"event {expected_id} is" if ev["id"] == expected_id + 1
+                                   else f"events {expected_id} to {ev['id'] - 1} are")
+                        problems.append(f"audit {missing} missing: ids jump from {expected_id - 1} to {ev['id']} "
+                                        f"(deleted from the chain)")
+                elif ev["prev_hash"] != prev_hash:
+                    problems.append(f"{label}: its prev_hash does not match the hash of event {ev['id'] - 1} "
+                                    f"(the chain was broken or rewritten)")
+                if chain_hash(ev["prev_hash"], ev["kind"], ev["payload"], ev["row_digest"]) != ev["hash"]:
+                    problems.append(f"{label}: its hash does not match its content (the event was edited)")
+                expected_id = ev["id"] + 1
+                prev_hash = ev["hash"]
+                try:
+                    payload = json.loads(ev["payload"])
+                    table, row = payload["table"], payload["row"]
+                    key = (table, int(row["id"]))
+                except (ValueError, KeyError, TypeError):
+                    problems.append(f"{label}: its payload is not a readable audit record")
+                    continue
+                if row_digest(row) != ev["row_digest"]:
+                    problems.append(f"{label}: its row_digest does not match the row in its payload")
+                last_event[key] = (ev["id"], ev["row_digest"], row, ev["proposal_public_id"])
+
+            public_ids = dict(s.execute(select(t.proposals.c.id, t.proposals.c.public_id)).all())
+            seen: set[tuple[str, int]] = set()
+            for table_name, table in _TABLES.items():
+                for row in s.execute(select(table).order_by(table.c.id)).mappings():
+                    key = (table_name, row["id"])
+                    seen.add(key)
+                    what = _describe(table_name, row, public_ids)
+                    if key not in last_event:
+                        problems.append(f"{what} has no audit event: it was written around the ledger")
+                        continue
+                    event_id, digest, logged, _pid = last_event[key]
+                    snapshot = row_snapshot(row)
+                    if row_digest(snapshot) != digest:
+                        fields = sorted(k for k in set(snapshot) | set(logged) if snapshot.get(k) != logged.get(k))
+                        problems.append(f"{what} does not match its last audit event {event_id}: "
+                                        f"{', '.join(fields) or 'its content'} changed outside the ledger")
+            for key, (event_id, _digest, logged, pid) in last_event.items():
+                if key not in seen:
+                    table_name, row_id = key
+                    what = _describe(table_name, logged, {}, pid)
+                    problems.append(f"{what} is missing: it was deleted after audit event {event_id}")
+        return VerifyReport(ok=not problems, checked=checked, problems=problems, head_hash=prev_hash)
+
+    # -- rows -> dataclasses ----------------------------------------------------------------------
+    @staticmethod
+    def _find_row(s: Session, conversation_id: str, turn_key: str):
+        return s.execute(select(t.proposals).where(
+            t.proposals.c.conversation_id == str(conversation_id).strip(),
+            t.proposals.c.turn_key == str(turn_key).strip(),
+        )).mappings().first()
+
+    @staticmethod
+    def _row(s: Session, table, pk: int) -> dict[str, Any]:
+        return dict(s.execute(select(table).where(table.c.id == pk)).mappings().one())
+
+    def _proposal_row(self, s: Session, pk: int) -> dict[str, Any]:
+        return self._row(s, t.proposals, pk)
+
+    def _proposal(self, s: Session, row: Mapping[str, Any]) -> Proposal:
+        return self._proposals(s, [row])[0]
+
+    def _proposals(self, s: Session, rows: Sequence[Mapping[str, Any]]) -> list[Proposal]:
+        ids = [row["id"] for row in rows]
+        decisions: dict[int, list[Decision]] = {i: [] for i in ids}
+        reviews: dict[int, list[Review]] = {i: [] for i in ids}
+        if ids:
+            for d in s.execute(select(t.decisions).where(t.decisions.c.proposal_id.in_(ids))
+                               .order_by(t.decisions.c.id)).mappings():
+                decisions[d["proposal_id"]].append(Decision(
+                    id=d["id"], actor=d["actor"], role=d["role"], decision=d["decision"], tier=d["tier"],
+                    note=d["note"], created_at=d["created_at"]))
+            for r in s.execute(select(t.reviews).where(t.reviews.c.proposal_id.in_(ids))
+                               .order_by(t.reviews.c.id)).mappings():
+                reviews[r["proposal_id"]].append(Review(
+                    id=r["id"], reviewer=r["reviewer"], verdict=r["verdict"], note=r["note"],
+                    created_at=r["created_at"]))
+        return [_to_proposal(row, decisions[row["id"]], reviews[row["id"]]) for row in rows]
+
+
+def _to_proposal(row: Mapping[str, Any], decisions: Iterable[Decision], reviews: Iterable[Review]) -> Proposal:
+    return Proposal(
+        public_id=row["public_id"], conversation_id=row["conversation_id"], turn_key=row["turn_key"],
+        channel=row["channel"], situation=row["situation"], customer_id=row["customer_id"],
+        order_id=row["order_id"], facts=row["facts"] or {}, options_offered=row["options_offered"] or [],
+        option_chosen=row["option_chosen"], customer_ask=row["customer_ask"], context=row["context"] or {},
+        policy_version=row["policy_version"], tier_required=row["tier_required"],
+        requested_by=row["requested_by"], status=row["status"], version=row["version"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+        decisions=list(decisions), reviews=list(reviews),
+    )
+
+
+def _created(p: Proposal) -> Proposal:
+    from dataclasses import replace
+
+    return replace(p, created=True)
+
+
+def _describe(table: str, row: Mapping[str, Any], public_ids: Mapping[int, str], pid: Optional[str] = None) -> str:
+    if table == "proposals":
+        return f"proposal {row.get('public_id') or pid} (row {row.get('id')})"
+    owner = public_ids.get(row.get("proposal_id")) or pid or f"proposal row {row.get('proposal_id')}"
+    noun = "decision" if table == "decisions" else "review"
+    return f"{noun} {row.get('id')} on {owner}"
