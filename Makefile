@@ -51,6 +51,9 @@ validate: setup
 shell: setup $(MODEL)
 	@scripts/shell.sh
 
+bench: setup $(MODEL)
+	@scripts/bench.sh
+
 test: setup
 	@scripts/run-tests.sh
 

@@ -1,0 +1,93 @@
+"""Conversations over REST against the running servers: latency per turn and under load."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+
+# A turn that runs custom actions: the opening opens a case, fills the form from the
+# message, asks the engine and writes a proposal to the ledger.
+CASE_OPENING = "the dinner set from order MG-10422 arrived smashed to pieces"
+CASE_PICK = "I'll take the store credit"
+# Turns that run no custom action: NLU + dialogue policy + a templated response. This is
+# the framework's own floor, on the same server and the same NLU pipeline.
+FLOOR_TURNS = ["how long do I have to return something I bought?", "what are your opening hours?",
+               "hello there", "are you a bot?"]
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(ms: list[float]) -> dict:
+    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
+            "p99_ms": round(percentile(ms, 99), 1), "mean_ms": round(statistics.fmean(ms), 1) if ms else None}
+
+
+@dataclass
+class Run:
+    case_turns: list[float] = field(default_factory=list)
+    floor_turns: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+async def _turn(session: aiohttp.ClientSession, url: str, sender: str, text: str, out: list[float], run: Run,
+                expect: str = "") -> None:
+    started = time.perf_counter()
+    try:
+        async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                                timeout=aiohttp.ClientTimeout(total=120)) as response:
+            body = await response.json()
+            if response.status != 200:
+                run.errors.append(f"{sender}: HTTP {response.status}")
+                return
+            if expect and expect not in " ".join(m.get("text", "") for m in body):
+                run.errors.append(f"{sender}: expected {expect!r} in reply to {text!r}")
+    except Exception as exc:  # noqa: BLE001 - every failure is counted, none is hidden
+        run.errors.append(f"{sender}: {type(exc).__name__}: {exc}")
+        return
+    out.append((time.perf_counter() - started) * 1000)
+
+
+async def _conversation(session, url: str, run: Run, label: str, with_floor: bool) -> None:
+    sender = f"bench-{label}-{uuid.uuid4().hex[:8]}"
+    run.senders.append(sender)
+    if with_floor:
+        await _turn(session, url, sender, FLOOR_TURNS[len(run.senders) % len(FLOOR_TURNS)], run.floor_turns, run)
+    await _turn(session, url, sender, CASE_OPENING, run.case_turns, run, expect="Here's what I can do")
+    await _turn(session, url, sender, CASE_PICK, run.case_turns, run, expect="Done")
+
+
+async def conversations(url: str, count: int, concurrency: int, label: str, with_floor: bool = False) -> Run:
+    run = Run()
+    limit = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def one(i: int) -> None:
+            async with limit:
+                await _conversation(session, url, run, f"{label}{i}", with_floor)
+        await asyncio.gather(*(one(i) for i in range(count)))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+async def floor_only(url: str, count: int) -> list[float]:
+    run = Run()
+    async with aiohttp.ClientSession() as session:
+        for i in range(count):
+            await _turn(session, url, f"bench-floor-{uuid.uuid4().hex[:8]}", FLOOR_TURNS[i % len(FLOOR_TURNS)],
+                        run.floor_turns, run)
+    return run.floor_turns

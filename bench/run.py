@@ -1,0 +1,145 @@
+"""`make bench`: detection quality, speed and scale, side by side with baselines, measured in
+one run on this machine. Writes docs/benchmarks.md, docs/benchmarks.json and docs/charts/*.png.
+
+    python -m bench.run            # the full run (under 20 minutes on 2 cores)
+    python -m bench.run --smoke    # a tiny run of every phase, used by the test suite
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def machine() -> dict:
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0) if Path("/proc/meminfo").exists() else 0
+    return {"cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1), "arch": platform.machine(),
+            "python": platform.python_version(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def measure_training(out_dir: Path) -> dict:
+    """Train the same model from scratch in a temp dir (no cache) and time it."""
+    started = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([str(Path(sys.executable).parent / "rasa"), "train", "--domain", "rasa_project/domain",
+                             "--config", "rasa_project/config.yml", "--data", "data", "--out", str(out_dir),
+                             "--fixed-model-name", "bench"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 1), "ok": result.returncode == 0,
+            "error": None if result.returncode == 0 else result.stderr[-2000:]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no training, no files in docs/")
+    parser.add_argument("--out", default=str(ROOT / "docs"), help="where benchmarks.md/json and charts go")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+
+    from bench import core, load, quality, report
+    from tests.support.servers import MODEL, Servers, peak_memory_mb
+
+    out = Path(tempfile.mkdtemp(prefix="makegood-bench-out-")) if args.smoke else Path(args.out)
+    sizes = {"latency_conversations": 4, "floor_turns": 4, "load_conversations": 6, "load_concurrency": 3,
+             "scaling": [1, 3], "ledger_writes": 20, "engine_seconds": 0.3} if args.smoke else \
+            {"latency_conversations": 60, "floor_turns": 120, "load_conversations": 200, "load_concurrency": 50,
+             "scaling": [1, 10, 50, 100], "ledger_writes": 200, "engine_seconds": 3.0}
+    results: dict = {"machine": machine(), "smoke": args.smoke, "sizes": sizes}
+    total = time.perf_counter()
+
+    say("1/7 core throughput: policy engine and ledger writes")
+    results["engine"] = core.engine_throughput(sizes["engine_seconds"])
+    results["ledger"] = {"sqlite": [core.ledger_throughput(core.sqlite_url(), w, sizes["ledger_writes"] // w)
+                                    for w in sizes["scaling"]]}
+    pg = core.postgres_url()
+    results["ledger"]["postgresql"] = ([core.ledger_throughput(pg, w, sizes["ledger_writes"] // w)
+                                        for w in sizes["scaling"]] if pg else None)
+
+    say("2/7 detection quality on the held-out set: Makegood vs TF-IDF + logistic regression")
+    results["quality"] = quality.run(MODEL)
+
+    say("3/7 starting the actions server, the Rasa server and the desk")
+    work = Path(tempfile.mkdtemp(prefix="makegood-bench-"))
+    servers = Servers(workdir=work, database_url=f"sqlite:///{work / 'bench.db'}",
+                      desk=(ROOT / "src" / "makegood" / "desk" / "__main__.py").exists())
+    servers.start()
+    try:
+        rasa = servers.urls["rasa"]
+        say("4/7 bot turn latency vs the framework floor (turns with no custom action)")
+        asyncio.run(load.floor_only(rasa, 4))  # warm-up
+        floor = asyncio.run(load.floor_only(rasa, sizes["floor_turns"]))
+        sequential = asyncio.run(load.conversations(rasa, sizes["latency_conversations"], 1, "seq"))
+        results["latency"] = {"custom_action_turns": load.summary(sequential.case_turns),
+                              "floor_turns": load.summary(floor), "errors": sequential.errors[:5]}
+
+        say("5/7 copilot latency")
+        results["copilot"] = report.copilot_latency(servers, 10 if args.smoke else 200)
+
+        say(f"6/7 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
+        heavy = asyncio.run(load.conversations(rasa, sizes["load_conversations"], sizes["load_concurrency"], "load"))
+        ledger = servers_ledger(servers)
+        logged = sum(1 for s in heavy.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted")
+        results["load"] = {"conversations": len(heavy.senders), "turns": len(heavy.case_turns),
+                           "seconds": round(heavy.seconds, 1),
+                           "turns_per_second": round(len(heavy.case_turns) / heavy.seconds, 1),
+                           **load.summary(heavy.case_turns), "errors": len(heavy.errors),
+                           "first_errors": heavy.errors[:5], "accepted_proposals_in_ledger": logged,
+                           "expected_proposals": len(heavy.senders)}
+
+        say("7/7 how latency grows with concurrent conversations")
+        results["scaling"] = []
+        for n in sizes["scaling"]:
+            r = asyncio.run(load.conversations(rasa, max(n, 2 * n if not args.smoke else n), n, f"scale{n}-"))
+            results["scaling"].append({"concurrency": n, **load.summary(r.case_turns), "errors": len(r.errors),
+                                       "turns_per_second": round(len(r.case_turns) / r.seconds, 1)})
+        results["memory_mb"] = {name: peak_memory_mb(proc.pid) for name, proc in servers.procs.items()}
+        ledger.dispose()
+    finally:
+        servers.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    if not args.smoke:
+        say("training time: a full `rasa train` from scratch")
+        train_dir = Path(tempfile.mkdtemp(prefix="makegood-bench-train-"))
+        results["training"] = measure_training(train_dir)
+        shutil.rmtree(train_dir, ignore_errors=True)
+    results["bench_seconds"] = round(time.perf_counter() - total, 1)
+
+    out.mkdir(parents=True, exist_ok=True)
+    report.write(results, out)
+    say(f"done in {results['bench_seconds']:.0f}s: {out / 'benchmarks.md'}")
+    problems = report.problems(results)
+    for p in problems:
+        say(f"problem: {p}")
+    return 1 if problems else 0
+
+
+def servers_ledger(servers):
+    from makegood.ledger import Ledger
+
+    return Ledger.from_url(servers.database_url, migrate=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

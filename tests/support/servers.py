@@ -1,0 +1,112 @@
+"""Start Makegood's servers on free loopback ports against a given database: shared by the
+end-to-end tests and `make bench`, so both measure exactly what `make run` starts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "makegood.tar.gz"
+START_TIMEOUT = 300  # loading a model with TensorFlow on two cores is slow
+
+
+class StartError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, log: Path, name: str, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StartError(f"the {name} exited with {proc.returncode} while starting:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise StartError(f"the {name} did not answer {url} within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+def peak_memory_mb(pid: int) -> Optional[float]:
+    """The process's peak resident memory (VmHWM), from /proc; None where there is no /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Servers:
+    workdir: Path
+    database_url: str
+    model: Path = MODEL
+    desk: bool = False
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "MAKEGOOD_DATABASE_URL": self.database_url, "PYTHONPATH": str(ROOT),
+                "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
+                "MAKEGOOD_POLICY_PATH": str(ROOT / "policy")}
+
+    def _bin(self, name: str) -> str:
+        return str(Path(sys.executable).parent / name)
+
+    def _start(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
+        log = self.workdir / f"{name}.log"
+        self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        wait_for(health, self.procs[name], log, name)
+
+    def start(self) -> "Servers":
+        if not self.model.exists():
+            raise StartError(f"no trained model at {self.model}: run `make train`")
+        env = self.env()
+        for command in (["db", "upgrade"], ["db", "seed-demo"]):
+            subprocess.run([self._bin("makegood"), *command], env=env, cwd=ROOT, check=True, capture_output=True)
+        actions, rasa = free_port(), free_port()
+        env["MAKEGOOD_ACTION_URL"] = f"http://127.0.0.1:{actions}/webhook"
+        try:
+            self._start("actions", [self._bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(actions)],
+                        f"http://127.0.0.1:{actions}/health", env)
+            self._start("rasa", [self._bin("rasa"), "run", "--model", str(self.model), "--enable-api",
+                                 "--endpoints", "rasa_project/endpoints.yml", "--credentials",
+                                 "rasa_project/credentials.yml", "--port", str(rasa), "--interface", "127.0.0.1"],
+                        f"http://127.0.0.1:{rasa}/", env)
+            self.urls.update(actions=f"http://127.0.0.1:{actions}", rasa=f"http://127.0.0.1:{rasa}")
+            if self.desk:
+                desk = free_port()
+                env["MAKEGOOD_RASA_URL"] = self.urls["rasa"]
+                self._start("desk", [sys.executable, "-m", "makegood.desk", "--host", "127.0.0.1", "--port", str(desk)],
+                            f"http://127.0.0.1:{desk}/health", env)
+                self.urls["desk"] = f"http://127.0.0.1:{desk}"
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
