@@ -38,9 +38,22 @@ rasa run --model "$MAKEGOOD_MODEL" --endpoints rasa_project/endpoints.yml \
 pids+=($!)
 wait_for "http://127.0.0.1:$MAKEGOOD_RASA_PORT/status" "Rasa server" 300
 
+export MAKEGOOD_DESK_PORT=${MAKEGOOD_DESK_PORT:-8000}
+echo "==> starting the agent desk on :$MAKEGOOD_DESK_PORT (log: var/desk.log)"
+MAKEGOOD_RASA_URL="http://127.0.0.1:$MAKEGOOD_RASA_PORT" \
+  python -m makegood.desk --host 127.0.0.1 --port "$MAKEGOOD_DESK_PORT" > var/desk.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$MAKEGOOD_DESK_PORT/health" "agent desk"
+
+echo
+echo "Demo accounts for the agent desk (change them before real use):"
+makegood users seed-demo
+
 cat <<MSG
 
 Makegood is running.
+  Agent desk:       http://localhost:$MAKEGOOD_DESK_PORT  (sign in with an account above)
+  Customer chat:    http://localhost:$MAKEGOOD_DESK_PORT/chat  (play the customer in one tab, the agent in another)
   Talk to the bot over REST:
     curl -s localhost:$MAKEGOOD_RASA_PORT/webhooks/rest/webhook \\
       -d '{"sender": "demo-1", "message": "my order MG-10421 arrived smashed"}'

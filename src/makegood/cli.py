@@ -309,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     add(db, "upgrade", cmd_db_upgrade, "create or migrate the schema (safe to repeat)")
     add(db, "seed-demo", cmd_db_seed_demo, "load the demo customers and orders (safe to repeat)").add_argument(
         "--list", action="store_true", help="list the demo orders")
+    from makegood.accounts.cli import add_commands as add_user_commands
+
+    add_user_commands(sub, add)
     stories = sub.add_parser("stories", help="story files").add_subparsers(dest="sub", required=True)
     add(stories, "check", cmd_stories_check, "check that stories offer nothing beyond the bot's authority").add_argument(
         "paths", nargs="*", default=["data"])

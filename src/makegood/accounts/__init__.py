@@ -1,0 +1,38 @@
+"""User accounts for the human side (agent desk and copilot): users with a role, Argon2id
+passwords, API tokens and browser sessions, plus what each role may do with remedies.
+
+Roles: agent and supervisor propose and approve remedies (at their tier); a reviewer reviews
+peer decisions after the fact; an admin manages users. Reviewers and admins never propose
+or approve remedies.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from makegood.accounts.schema import ROLES
+from makegood.accounts.store import (
+    DEMO_ACCOUNTS, AccountError, AccountStore, User, csrf_ok, secret_hash, seed_demo_accounts,
+)
+from makegood.policy.tiers import Tier
+
+_TIERS = {"agent": Tier.AGENT, "supervisor": Tier.SUPERVISOR}
+
+
+def tier_for_role(role: str) -> Optional[Tier]:
+    """The authority tier of a role: agent -> AGENT, supervisor -> SUPERVISOR; None for
+    reviewers, admins (and anything else): they cannot propose or approve remedies."""
+    return _TIERS.get(str(role or "").strip().lower())
+
+
+def ledger_role(role: str) -> Optional[str]:
+    """The role string `Ledger.decide` expects ("agent" / "supervisor"); None when the role
+    may not decide proposals."""
+    tier = tier_for_role(role)
+    return None if tier is None else tier.value
+
+
+__all__ = [
+    "AccountError", "AccountStore", "DEMO_ACCOUNTS", "ROLES", "User", "csrf_ok", "ledger_role", "secret_hash",
+    "seed_demo_accounts", "tier_for_role",
+]

@@ -1,0 +1,53 @@
+"""The accounts tables (SQLAlchemy Core). Created by the Alembic migration
+`0002_accounts`; `tests/integration/test_db.py` checks the two agree.
+
+Only hashes of bearer secrets are stored: sha256 of API tokens and of session ids.
+The CSRF token is stored as is: it is only ever checked alongside its session.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+
+from makegood.db import UTCDateTime, metadata
+
+ROLES = ("agent", "supervisor", "reviewer", "admin")
+NAME_LENGTH = 40
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(NAME_LENGTH), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint(_in("role", ROLES), name="role"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(NAME_LENGTH), ForeignKey("users.name"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Index("ix_api_tokens_user_name", "user_name"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_name", String(NAME_LENGTH), ForeignKey("users.name"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_sessions_user_name", "user_name"),
+    Index("ix_sessions_expires_at", "expires_at"),
+)

@@ -1,0 +1,325 @@
+"""User accounts: Argon2id passwords, API tokens and browser sessions, on the shared database.
+
+    store = AccountStore(engine)            # the schema comes from `makegood.db.migrate`
+    store.add_user("alice", "agent", "a long passphrase")
+    store.authenticate("alice", "a long passphrase")   # -> User, or None
+    sid, csrf = store.create_session("alice")
+    store.session(sid)                                  # -> (User, csrf), or None once expired
+
+Secrets handed out (API tokens, session ids) are returned once and stored only as their
+sha256: a copy of the database does not let anyone in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from makegood.accounts import schema as t
+from makegood.accounts.schema import ROLES
+from makegood.db import session_factory, unit_of_work
+from makegood.errors import MakegoodError
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # Argon2 would take more, but nobody types this much: refuse instead of hashing megabytes
+SESSION_HOURS = 8
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is written at most this often per token
+
+
+class AccountError(MakegoodError):
+    """An account operation was refused: bad name, role or password, unknown or duplicate user."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str  # agent | supervisor | reviewer | admin
+    active: bool
+    created_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def secret_hash(secret: str) -> str:
+    """sha256 hex of a token or session id: what the database keeps instead of the secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def csrf_ok(expected: str, given: Optional[str]) -> bool:
+    """Does the CSRF token sent with a form match the session's? Constant-time."""
+    if not expected or not given or not isinstance(given, str):
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def normalise_name(name: object) -> str:
+    return str(name or "").strip().lower()
+
+
+def check_name(name: object) -> str:
+    text = normalise_name(name)
+    if not NAME_PATTERN.match(text):
+        raise AccountError(f"invalid user name {str(name)!r}: 2 to 40 characters, lower-case letters, digits, "
+                           f"'.', '_' or '-', starting with a letter or digit")
+    return text
+
+
+def check_role(role: object) -> str:
+    text = str(role or "").strip().lower()
+    if text not in ROLES:
+        raise AccountError(f"unknown role {str(role)!r}; expected one of: {', '.join(ROLES)}")
+    return text
+
+
+def check_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"a password can have at most {MAX_PASSWORD} characters")
+    return password
+
+
+def _user(row) -> User:
+    return User(name=row["name"], role=row["role"], active=bool(row["active"]), created_at=row["created_at"])
+
+
+class AccountStore:
+    """Users, API tokens and sessions over an Engine (SQLite or PostgreSQL). Thread-safe:
+    every call opens its own unit of work.
+
+    `hasher`: an argon2 PasswordHasher (default: argon2-cffi's Argon2id defaults). Hashes made
+    with other parameters still verify and are upgraded at the next successful login.
+    `now`: the clock (tests move it to expire sessions).
+    """
+
+    def __init__(self, engine: Engine, *, hasher: Optional[PasswordHasher] = None,
+                 now: Callable[[], datetime] = _now, session_hours: float = SESSION_HOURS) -> None:
+        self.engine = engine
+        self.hasher = hasher or PasswordHasher()
+        self.now = now
+        self.session_lifetime = timedelta(hours=session_hours)
+        self._write = session_factory(engine)
+        self._read = session_factory(engine, read_only=True)
+        self._dummy_hash: Optional[str] = None
+        self._dummy_lock = threading.Lock()
+
+    # -- users ------------------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password: str) -> User:
+        name = check_name(name)
+        role = check_role(role)
+        check_password(password)
+        if self.get(name) is not None:
+            raise AccountError(f"user {name} already exists")
+        password_hash = self.hasher.hash(password)
+        created_at = self.now()
+        try:
+            with unit_of_work(self._write) as s:
+                s.execute(insert(t.users).values(name=name, role=role, password_hash=password_hash, active=True,
+                                                 created_at=created_at))
+        except IntegrityError:  # someone added the same name a moment ago
+            raise AccountError(f"user {name} already exists") from None
+        return self._require(name)
+
+    def get(self, name: str) -> Optional[User]:
+        with unit_of_work(self._read) as s:
+            row = s.execute(select(t.users).where(t.users.c.name == normalise_name(name))).mappings().first()
+            return None if row is None else _user(row)
+
+    def list_users(self) -> list[User]:
+        with unit_of_work(self._read) as s:
+            return [_user(r) for r in s.execute(select(t.users).order_by(t.users.c.name)).mappings()]
+
+    def set_role(self, name: str, role: str) -> User:
+        role = check_role(role)
+        self._update_user(name, role=role)
+        return self._require(name)
+
+    def set_active(self, name: str, active: bool) -> User:
+        """Deactivate (or reactivate) a user: an inactive user cannot log in, and their
+        sessions and tokens stop working (they are kept for the record)."""
+        self._update_user(name, active=bool(active))
+        return self._require(name)
+
+    def set_password(self, name: str, password: str) -> User:
+        self._update_user(name, password_hash=self.hasher.hash(check_password(password)))
+        return self._require(name)
+
+    def _update_user(self, name: str, **values) -> None:
+        key = normalise_name(name)
+        with unit_of_work(self._write) as s:
+            result = s.execute(update(t.users).where(t.users.c.name == key).values(**values))
+            if result.rowcount != 1:
+                raise AccountError(f"no user {str(name).strip()!r}")
+
+    def _require(self, name: str) -> User:
+        user = self.get(name)
+        if user is None:
+            raise AccountError(f"no user {str(name).strip()!r}")
+        return user
+
+    # -- passwords --------------------------------------------------------------------------------
+    def authenticate(self, name: str, password: str) -> Optional[User]:
+        """The user when `password` is theirs and they are active; None otherwise, taking
+        about as long whether or not the name exists."""
+        if not isinstance(password, str) or len(password) > MAX_PASSWORD:
+            return None
+        key = normalise_name(name)
+        row = None
+        if NAME_PATTERN.match(key):
+            with unit_of_work(self._read) as s:
+                row = s.execute(select(t.users).where(t.users.c.name == key)).mappings().first()
+        if row is None:
+            self._verify(self._dummy(), password)  # same work as for a real user
+            return None
+        if not self._verify(row["password_hash"], password) or not row["active"]:
+            return None
+        if self._needs_rehash(row["password_hash"]):
+            with unit_of_work(self._write) as s:
+                s.execute(update(t.users).where(t.users.c.name == key)
+                          .values(password_hash=self.hasher.hash(password)))
+        return _user(row)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def _needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self.hasher.check_needs_rehash(password_hash)
+        except (InvalidHashError, ValueError):
+            return False
+
+    def _dummy(self) -> str:
+        with self._dummy_lock:
+            if self._dummy_hash is None:
+                self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+            return self._dummy_hash
+
+    # -- API tokens -------------------------------------------------------------------------------
+    def issue_token(self, name: str) -> str:
+        """A new API token for an active user. Returned once; only its sha256 is stored."""
+        user = self._require(name)
+        if not user.active:
+            raise AccountError(f"user {user.name} is inactive; no token issued")
+        token = secrets.token_urlsafe(32)
+        with unit_of_work(self._write) as s:
+            s.execute(insert(t.api_tokens).values(token_hash=secret_hash(token), user_name=user.name,
+                                                  created_at=self.now(), last_used_at=None))
+        return token
+
+    def user_for_token(self, token: Optional[str]) -> Optional[User]:
+        if not token or not isinstance(token, str) or len(token) > 256:
+            return None
+        digest = secret_hash(token)
+        with unit_of_work(self._read) as s:
+            row = s.execute(
+                select(t.users, t.api_tokens.c.last_used_at)
+                .join(t.api_tokens, t.api_tokens.c.user_name == t.users.c.name)
+                .where(t.api_tokens.c.token_hash == digest)
+            ).mappings().first()
+        if row is None or not row["active"]:
+            return None
+        now = self.now()
+        if row["last_used_at"] is None or now - row["last_used_at"] >= TOKEN_TOUCH_INTERVAL:
+            with unit_of_work(self._write) as s:
+                s.execute(update(t.api_tokens).where(t.api_tokens.c.token_hash == digest).values(last_used_at=now))
+        return _user(row)
+
+    def revoke_tokens(self, name: str) -> int:
+        """Remove every API token of a user; how many there were."""
+        with unit_of_work(self._write) as s:
+            return s.execute(delete(t.api_tokens).where(t.api_tokens.c.user_name == normalise_name(name))).rowcount
+
+    # -- browser sessions -------------------------------------------------------------------------
+    def create_session(self, name: str) -> tuple[str, str]:
+        """(session id, CSRF token) for an active user, valid for `session_hours`."""
+        user = self._require(name)
+        if not user.active:
+            raise AccountError(f"user {user.name} is inactive")
+        session_id = secrets.token_urlsafe(32)
+        csrf_token = secrets.token_urlsafe(32)
+        now = self.now()
+        with unit_of_work(self._write) as s:
+            s.execute(insert(t.sessions).values(id_hash=secret_hash(session_id), user_name=user.name,
+                                                csrf_token=csrf_token, created_at=now,
+                                                expires_at=now + self.session_lifetime))
+        return session_id, csrf_token
+
+    def session(self, session_id: Optional[str]) -> Optional[tuple[User, str]]:
+        """(user, CSRF token) for a live session of an active user; None when unknown or expired."""
+        if not session_id or not isinstance(session_id, str) or len(session_id) > 256:
+            return None
+        digest = secret_hash(session_id)
+        with unit_of_work(self._read) as s:
+            row = s.execute(
+                select(t.users, t.sessions.c.csrf_token, t.sessions.c.expires_at)
+                .join(t.sessions, t.sessions.c.user_name == t.users.c.name)
+                .where(t.sessions.c.id_hash == digest)
+            ).mappings().first()
+        if row is None:
+            return None
+        if row["expires_at"] <= self.now():
+            self.end_session(session_id)
+            return None
+        if not row["active"]:
+            return None
+        return _user(row), row["csrf_token"]
+
+    def end_session(self, session_id: Optional[str]) -> None:
+        if not session_id or not isinstance(session_id, str):
+            return
+        with unit_of_work(self._write) as s:
+            s.execute(delete(t.sessions).where(t.sessions.c.id_hash == secret_hash(session_id)))
+
+    def purge_expired_sessions(self) -> int:
+        with unit_of_work(self._write) as s:
+            return s.execute(delete(t.sessions).where(t.sessions.c.expires_at <= self.now())).rowcount
+
+
+# -- demo accounts --------------------------------------------------------------------------------
+DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("alice", "agent", "alice-demo-pass"),
+    ("bob", "agent", "bob-demo-pass"),
+    ("sam", "supervisor", "sam-demo-pass"),
+    ("rita", "reviewer", "rita-demo-pass"),
+    ("ada", "admin", "ada-demo-pass"),
+)
+
+
+def seed_demo_accounts(store: AccountStore) -> list[tuple[str, str, str]]:
+    """Create the demo users that do not exist yet. Safe to repeat: an existing user is left
+    alone (a changed password stays changed). Returns (name, role, password) for the users
+    created now or that still log in with the demo password."""
+    shown: list[tuple[str, str, str]] = []
+    for name, role, password in DEMO_ACCOUNTS:
+        existing = store.get(name)
+        if existing is None:
+            try:
+                store.add_user(name, role, password)
+                shown.append((name, role, password))
+                continue
+            except AccountError:
+                existing = store.get(name)  # created concurrently: treat as existing
+                if existing is None:
+                    raise
+        user = store.authenticate(name, password)
+        if user is not None:
+            shown.append((user.name, user.role, password))
+    return shown
