@@ -1,0 +1,69 @@
+"""The desk's command line: build the real wiring, migrate, run one Sanic worker.
+
+    python -m makegood.desk [--host 127.0.0.1] [--port 8000] [--rasa-url URL] [--seed-demo]
+
+MAKEGOOD_DATABASE_URL / MAKEGOOD_POLICY_PATH as everywhere (makegood.config);
+MAKEGOOD_RASA_URL (default http://127.0.0.1:5005) for the copilot's language understanding
+and the customer chat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import date
+from typing import Optional, Sequence
+
+from makegood.errors import MakegoodError
+
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m makegood.desk", description="Run the Makegood agent desk.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--rasa-url", default=os.environ.get("MAKEGOOD_RASA_URL", DEFAULT_RASA_URL),
+                        help="the Rasa server (default $MAKEGOOD_RASA_URL or %(default)s)")
+    parser.add_argument("--seed-demo", action="store_true",
+                        help="create the demo customers and the demo accounts, and print their sign-ins")
+    parser.add_argument("--secure-cookies", action="store_true",
+                        help="mark cookies Secure (when served over HTTPS, e.g. behind a proxy)")
+    return parser.parse_args(argv)
+
+
+def serve(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = build(args)
+    except MakegoodError as exc:
+        print(f"makegood desk: {exc}", file=sys.stderr)
+        return 2
+    print(f"Makegood desk on http://{args.host}:{args.port}/  (customer chat: /chat)", flush=True)
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, debug=False)
+    return 0
+
+
+def build(args: argparse.Namespace):
+    from makegood.accounts import AccountStore, seed_demo_accounts
+    from makegood.assistant.services import get_services
+    from makegood.copilot import RasaHttpUnderstanding
+    from makegood.db import migrate
+    from makegood.desk.app import create_app
+
+    services = get_services()
+    engine = services.ledger.engine
+    migrate(engine)
+    accounts = AccountStore(engine)
+    if args.seed_demo:
+        from makegood.customers import seed_demo
+
+        seed_demo(engine, date.today())
+        for name, role, password in seed_demo_accounts(accounts):
+            print(f"  demo sign-in: {name} / {password}  ({role})", flush=True)
+    understanding = RasaHttpUnderstanding(args.rasa_url)
+    return create_app(get_services, accounts, understanding, rasa_url=args.rasa_url,
+                      secure_cookies=args.secure_cookies)
