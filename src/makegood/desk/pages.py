@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from sanic.response import HTTPResponse, json, redirect
 
+from makegood import approvals
 from makegood.desk import auth
 from makegood.desk.app import blocking, desk_of
 from makegood.desk.present import transcript
@@ -169,7 +170,7 @@ async def decide(request: Any, public_id: str) -> HTTPResponse:
     version_text = _form(request, "version", 20)
     expected = int(version_text) if version_text.isdigit() else None
     try:
-        updated = await blocking(desk.services().ledger.decide, current.public_id, actor=user.name, role=role,
+        updated = await blocking(approvals.decide, desk.services(), current.public_id, actor=user.name, role=role,
                                  decision=decision, note=note, expected_version=expected)
     except DecisionConflict:
         fresh = await _load(request, public_id)

@@ -249,6 +249,8 @@
     };
     if (s.order_id) body.order_id = s.order_id;
     if (s.customer_id) body.customer_id = s.customer_id;
+    // What the customer said in the chat (e.g. the disputed fee): the server re-checks it.
+    if (s.conversation_facts && Object.keys(s.conversation_facts).length) body.facts = s.conversation_facts;
     button.disabled = true;
     logResult.textContent = "";
     post("/api/copilot/log", body).then(function (res) {
