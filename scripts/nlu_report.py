@@ -38,7 +38,9 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
 
 async def predict(model: str, texts: list[str]) -> list[tuple[str, float]]:
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)  # one line per parsed message is not a report
     agent = Agent.load(model)
     out = []
     for text in texts:
