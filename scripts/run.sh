@@ -56,8 +56,8 @@ Makegood is running.
   Customer chat:    http://localhost:$MAKEGOOD_DESK_PORT/chat  (play the customer in one tab, the agent in another)
   Talk to the bot over REST:
     curl -s localhost:$MAKEGOOD_RASA_PORT/webhooks/rest/webhook \\
-      -d '{"sender": "demo-1", "message": "my order MG-10421 arrived smashed"}'
-  Or in the terminal: make shell (in another window)
+      -d '{"sender": "demo-1", "message": "the dinner set from order MG-10422 arrived smashed"}'
+  Or chat in the terminal instead: stop this (Ctrl-C) and run make shell
   Proposals land in the ledger: makegood ledger list
 Press Ctrl-C to stop.
 MSG
