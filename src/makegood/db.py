@@ -26,7 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from makegood.errors import StoreUnavailable
@@ -141,9 +141,15 @@ def make_engine(url: Union[str, URL], **kwargs: Any) -> Engine:
     if backend == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed)
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        connect_args["check_same_thread"] = False  # pooled connections serve one thread at a time
         if in_memory:  # one shared connection, or every session would see a new empty database
-            connect_args["check_same_thread"] = False
             options["poolclass"] = StaticPool
+        else:
+            # SQLAlchemy 1.4 defaults file databases to NullPool: a new connection (and its
+            # PRAGMAs) for every unit of work, which was a third of a bot turn's database time.
+            options["poolclass"] = QueuePool
+            options["pool_size"] = 5
+            options["max_overflow"] = 20
         options["connect_args"] = connect_args
     elif backend == "postgresql":
         options["pool_pre_ping"] = True
