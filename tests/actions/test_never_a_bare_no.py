@@ -16,6 +16,8 @@ WAY_FORWARD = re.compile(r"\?|\b(agent|person|colleague|options?|here is what|he
 def test_every_refusing_response_offers_a_way_forward(domain):
     refusing = {}
     for name, variations in domain["responses"].items():
+        if name.endswith("_apology"):
+            continue  # acknowledgements, never said alone: see the next test
         for variation in variations:
             text = variation.get("text", "")
             if REFUSAL.search(text):
@@ -43,3 +45,20 @@ def test_a_refusal_is_always_followed_by_options_or_a_person_in_the_same_turn(se
         assert any(n.startswith("utter_offer_") for n in after) and names[-1] == "utter_alternatives_outro"
     else:
         assert names == ["utter_handoff"]
+
+
+def test_every_apology_is_followed_by_opening_the_case(domain):
+    import yaml
+
+    from tests.actions.conftest import ROOT
+
+    rules = yaml.safe_load((ROOT / "data" / "rules" / "open_case.yml").read_text())["rules"]
+    followed = {}
+    for rule in rules:
+        actions = [s.get("action") for s in rule["steps"] if "action" in s]
+        for i, action in enumerate(actions):
+            if action and action.endswith("_apology"):
+                followed[action] = actions[i + 1:i + 3]
+    apologies = {name for name in domain["responses"] if name.endswith("_apology")}
+    assert apologies and set(followed) == apologies
+    assert all(after == ["action_start_case", "case_form"] for after in followed.values())
