@@ -40,7 +40,8 @@ def machine() -> dict:
 def measure_training(out_dir: Path) -> dict:
     """Train the same model from scratch in a temp dir (no cache) and time it."""
     started = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # A cache directory of its own: Rasa would otherwise reuse trained components from .rasa/.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_CACHE_DIRECTORY": str(out_dir / "cache")}
     result = subprocess.run([str(Path(sys.executable).parent / "rasa"), "train", "--domain", "rasa_project/domain",
                              "--config", "rasa_project/config.yml", "--data", "data", "--out", str(out_dir),
                              "--fixed-model-name", "bench"], cwd=ROOT, env=env,
