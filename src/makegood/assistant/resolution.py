@@ -79,7 +79,8 @@ class Assistant:
                                  context={"menu": [], "asked": "affordability"})
             return Reply(slots={"stage": "asked_afford"}, proposal_id=proposal.public_id).say("utter_ask_affordability")
         if not found.offers:
-            return self._handoff(turn, ctx, found, reason=found.handoff.reason if found.handoff else "no option fits")
+            return self._handoff(turn, ctx, found, reason=found.handoff.reason if found.handoff else "no option fits",
+                                 previous=self._open_proposal(turn))
         menu = list(found.offers[:MENU_SIZE])
         proposal = self._log(turn, ctx, found, status="offered", key="propose", context={"menu": _menu_json(menu)})
         reply = Reply(slots={"stage": "offered"}, proposal_id=proposal.public_id).say("utter_offer_intro")
@@ -129,7 +130,7 @@ class Assistant:
             item = _menu_json([option])[0]
             proposal = self._log(turn, ctx, found, status="accepted", key="fair-ask", chosen=item, ask=ask,
                                  context={"menu": [item]})
-            if option.required_tier and self._counts(ctx, option):
+            if self._counts(ctx, option):
                 self.s.customers.record_exception(ctx.customer_id, ctx.order_id, ctx.case.situation, option.size,
                                                   self.s.today())
             return (Reply(slots={"stage": "resolved"}, proposal_id=proposal.public_id)
@@ -139,11 +140,13 @@ class Assistant:
         if previous is not None and (previous.context or {}).get("declined_ask"):
             # They asked beyond authority before and still do: a person takes it from here.
             return self._handoff(turn, ctx, found, reason=f"customer insists on {fmt(result.asked)}", ask=ask,
+                                 previous=previous,
                                  tier=result.needs_tier)
         menu = ([result.counter] if result.counter else []) + list(result.alternatives)
         menu = menu[:MENU_SIZE]
         if not menu:
             return self._handoff(turn, ctx, found, reason="nothing in the bot's authority fits", ask=ask,
+                                 previous=previous,
                                  tier=result.needs_tier)
         proposal = self._log(turn, ctx, found, status="offered", key="fair-ask", ask=ask,
                              context={"menu": _menu_json(menu), "declined_ask": ask,
@@ -230,11 +233,11 @@ class Assistant:
         tier = None
         if previous and (previous.context or {}).get("ask_needs_tier"):
             tier = Tier((previous.context or {})["ask_needs_tier"])
-        return self._handoff(turn, ctx, found, reason=reason, ask=ask, tier=tier)
+        return self._handoff(turn, ctx, found, reason=reason, ask=ask, tier=tier, previous=previous)
 
     def _handoff(self, turn: Turn, ctx: Optional[CaseContext], found: Optional[OptionSet], *, reason: str,
-                 ask: Optional[dict] = None, tier: Optional[Tier] = None) -> Reply:
-        previous = self._open_proposal(turn)
+                 previous, ask: Optional[dict] = None, tier: Optional[Tier] = None) -> Reply:
+        """`previous`: the conversation's open proposal, which every caller has already read."""
         target = tier or (found.handoff.tier if found and found.handoff else None) or self.s.catalog.handoff_tier
         target = max(target, Tier.AGENT)  # a handoff always reaches a person
         packet = {
