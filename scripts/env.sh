@@ -18,3 +18,15 @@ export SQLALCHEMY_SILENCE_UBER_WARNING=1
 export RASA_TELEMETRY_ENABLED=false
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}
 RASA_FLAGS=(--domain "$ROOT/rasa_project/domain")
+# Network hardening (docs/security.md). Secrets: set them yourself in production; otherwise a
+# random one is made once into var/ (mode 0600) so `make run` works out of the box.
+#   MAKEGOOD_RASA_TOKEN     Rasa's HTTP API (--auth-token): send ?token=... to /model, /conversations, /status
+#   MAKEGOOD_ACTIONS_TOKEN  the actions server's shared secret (Rasa sends it as ?token=, endpoints.yml)
+export MAKEGOOD_RASA_TOKEN=${MAKEGOOD_RASA_TOKEN:-$( f="$ROOT/var/rasa-token"; [ -s "$f" ] || ( umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$f" ); cat "$f" )}
+export MAKEGOOD_ACTIONS_TOKEN=${MAKEGOOD_ACTIONS_TOKEN:-$( f="$ROOT/var/actions-token"; [ -s "$f" ] || ( umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$f" ); cat "$f" )}
+# Browser origins allowed to call Rasa (CORS and socket.io), comma or space separated.
+export MAKEGOOD_CORS_ORIGINS=${MAKEGOOD_CORS_ORIGINS:-http://localhost:8000 http://127.0.0.1:8000}
+# A customer message longer than this gets a polite "too long" reply instead of a model run.
+export MAKEGOOD_MAX_MESSAGE_CHARS=${MAKEGOOD_MAX_MESSAGE_CHARS:-5000}
+# Where every server listens. Keep loopback unless a TLS proxy is in front (docs/security.md).
+export MAKEGOOD_BIND=${MAKEGOOD_BIND:-127.0.0.1}

@@ -26,22 +26,25 @@ echo "==> database: ${MAKEGOOD_DATABASE_URL%%\?*}"
 makegood db upgrade
 makegood db seed-demo
 
-echo "==> starting the actions server on :$MAKEGOOD_ACTIONS_PORT (log: var/actions.log)"
-rasa run actions --actions actions --port "$MAKEGOOD_ACTIONS_PORT" > var/actions.log 2>&1 &
+echo "==> starting the actions server on $MAKEGOOD_BIND:$MAKEGOOD_ACTIONS_PORT (token required; log: var/actions.log)"
+python -m makegood_rasa.action_server --actions actions --host "$MAKEGOOD_BIND" --port "$MAKEGOOD_ACTIONS_PORT" \
+  > var/actions.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$MAKEGOOD_ACTIONS_PORT/health" "actions server"
 
-echo "==> starting the Rasa server on :$MAKEGOOD_RASA_PORT (REST and socket.io; log: var/rasa.log)"
+echo "==> starting the Rasa server on $MAKEGOOD_BIND:$MAKEGOOD_RASA_PORT (REST and socket.io; API needs the token; log: var/rasa.log)"
+read -r -a cors_origins <<< "${MAKEGOOD_CORS_ORIGINS//,/ }"
 rasa run --model "$MAKEGOOD_MODEL" --endpoints rasa_project/endpoints.yml \
   --credentials rasa_project/credentials.yml --port "$MAKEGOOD_RASA_PORT" \
-  --enable-api --interface 127.0.0.1 --cors "*" > var/rasa.log 2>&1 &
+  --enable-api --auth-token "$MAKEGOOD_RASA_TOKEN" --interface "$MAKEGOOD_BIND" \
+  --cors "${cors_origins[@]}" > var/rasa.log 2>&1 &
 pids+=($!)
-wait_for "http://127.0.0.1:$MAKEGOOD_RASA_PORT/status" "Rasa server" 300
+wait_for "http://127.0.0.1:$MAKEGOOD_RASA_PORT/status?token=$MAKEGOOD_RASA_TOKEN" "Rasa server" 300
 
 export MAKEGOOD_DESK_PORT=${MAKEGOOD_DESK_PORT:-8000}
 echo "==> starting the agent desk on :$MAKEGOOD_DESK_PORT (log: var/desk.log)"
 MAKEGOOD_RASA_URL="http://127.0.0.1:$MAKEGOOD_RASA_PORT" \
-  python -m makegood.desk --host 127.0.0.1 --port "$MAKEGOOD_DESK_PORT" > var/desk.log 2>&1 &
+  python -m makegood.desk --host "$MAKEGOOD_BIND" --port "$MAKEGOOD_DESK_PORT" > var/desk.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$MAKEGOOD_DESK_PORT/health" "agent desk"
 
@@ -57,6 +60,8 @@ Makegood is running.
   Talk to the bot over REST:
     curl -s localhost:$MAKEGOOD_RASA_PORT/webhooks/rest/webhook \\
       -d '{"sender": "demo-1", "message": "the dinner set from order MG-10422 arrived smashed"}'
+  Rasa's HTTP API needs the token (var/rasa-token unless MAKEGOOD_RASA_TOKEN is set), e.g.
+    curl -s "localhost:$MAKEGOOD_RASA_PORT/status?token=\$(cat var/rasa-token)"
   Or chat in the terminal instead: stop this (Ctrl-C) and run make shell
   Proposals land in the ledger: makegood ledger list
 Press Ctrl-C to stop.

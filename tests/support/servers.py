@@ -4,6 +4,7 @@ end-to-end tests and `make bench`, so both measure exactly what `make run` start
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -58,13 +59,20 @@ class Servers:
     database_url: str
     model: Path = MODEL
     desk: bool = False
+    cors_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # Fresh secrets per start, passed the way scripts/run.sh passes them.
+    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    actions_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "MAKEGOOD_DATABASE_URL": self.database_url, "PYTHONPATH": str(ROOT),
                 "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
-                "MAKEGOOD_POLICY_PATH": str(ROOT / "policy")}
+                "MAKEGOOD_POLICY_PATH": str(ROOT / "policy"),
+                "MAKEGOOD_RASA_TOKEN": self.rasa_token, "MAKEGOOD_ACTIONS_TOKEN": self.actions_token,
+                "MAKEGOOD_CORS_ORIGINS": " ".join(self.cors_origins), **self.extra_env}
 
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
@@ -83,9 +91,11 @@ class Servers:
         actions, rasa = free_port(), free_port()
         env["MAKEGOOD_ACTION_URL"] = f"http://127.0.0.1:{actions}/webhook"
         try:
-            self._start("actions", [self._bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(actions)],
+            self._start("actions", [sys.executable, "-m", "makegood_rasa.action_server", "--actions", "actions",
+                                    "--host", "127.0.0.1", "--port", str(actions)],
                         f"http://127.0.0.1:{actions}/health", env)
             self._start("rasa", [self._bin("rasa"), "run", "--model", str(self.model), "--enable-api",
+                                 "--auth-token", self.rasa_token, "--cors", *self.cors_origins,
                                  "--endpoints", "rasa_project/endpoints.yml", "--credentials",
                                  "rasa_project/credentials.yml", "--port", str(rasa), "--interface", "127.0.0.1"],
                         f"http://127.0.0.1:{rasa}/", env)

@@ -117,3 +117,54 @@ def safe_next(target: Optional[str], default: str = "/queue") -> str:
             or any(ord(ch) < 32 for ch in target) or target.startswith("/login")):
         return default
     return target
+
+
+# -- transport security: Secure cookies off loopback, HSTS over TLS ---------------------------------
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto")
+HSTS = "max-age=31536000"
+SECURE_COOKIE_MODES = ("auto", "always", "never")
+
+
+def _host_name(host: Optional[str]) -> str:
+    host = (host or "").strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def over_tls(request: Any, trusted_proxies: tuple[str, ...] = ()) -> bool:
+    """The browser reached us over HTTPS: TLS here, or X-Forwarded-Proto https from a proxy we trust."""
+    if getattr(request, "scheme", "http") in ("https", "wss"):
+        return True
+    if trusted_proxies and getattr(request, "ip", None) in trusted_proxies:
+        proto = (request.headers.get("x-forwarded-proto") or "").split(",")[0].strip().lower()
+        return proto == "https"
+    return False
+
+
+def on_loopback(request: Any) -> bool:
+    """Served straight to this machine: a loopback Host and no proxy in between."""
+    if any(request.headers.get(h) for h in FORWARDING_HEADERS):
+        return False
+    return _host_name(request.headers.get("host")) in LOOPBACK_HOSTS
+
+
+def install_transport_security(app: Any, *, secure_cookies: str = "auto",
+                               trusted_proxies: tuple[str, ...] = ()) -> None:
+    """Mark every cookie Secure unless the desk is served on loopback (mode "auto"), always
+    ("always") or never ("never", e.g. a plain-HTTP lab network); send HSTS over TLS."""
+    if secure_cookies not in SECURE_COOKIE_MODES:
+        raise ValueError(f"secure cookies must be one of {', '.join(SECURE_COOKIE_MODES)}, not {secure_cookies!r}")
+    proxies = tuple(trusted_proxies)
+
+    async def transport_security(request: Any, response: Any) -> None:
+        tls = over_tls(request, proxies)
+        if tls:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        secure = secure_cookies == "always" or (secure_cookies == "auto" and (tls or not on_loopback(request)))
+        if secure:
+            for morsel in response.cookies.values():
+                morsel["secure"] = True
+
+    app.register_middleware(transport_security, "response")

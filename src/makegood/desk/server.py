@@ -4,7 +4,12 @@
 
 MAKEGOOD_DATABASE_URL / MAKEGOOD_POLICY_PATH as everywhere (makegood.config);
 MAKEGOOD_RASA_URL (default http://127.0.0.1:5005) for the copilot's language understanding
-and the customer chat.
+and the customer chat; MAKEGOOD_RASA_TOKEN, the Rasa API token the copilot sends to /model/parse.
+
+Cookies are marked Secure unless the desk is served on loopback (MAKEGOOD_DESK_SECURE_COOKIES
+= auto, the default; `always` — same as --secure-cookies — or `never`). Over TLS — HTTPS here,
+or `X-Forwarded-Proto: https` from a proxy listed in MAKEGOOD_DESK_TRUSTED_PROXIES (its IP
+addresses, comma separated) — responses carry Strict-Transport-Security.
 """
 
 from __future__ import annotations
@@ -30,8 +35,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed-demo", action="store_true",
                         help="create the demo customers and the demo accounts, and print their sign-ins")
     parser.add_argument("--secure-cookies", action="store_true",
-                        help="mark cookies Secure (when served over HTTPS, e.g. behind a proxy)")
-    return parser.parse_args(argv)
+                        help="always mark cookies Secure (default: Secure unless served on loopback)")
+    args = parser.parse_args(argv)
+    mode = "always" if args.secure_cookies else os.environ.get("MAKEGOOD_DESK_SECURE_COOKIES", "auto").strip().lower()
+    if mode not in ("auto", "always", "never"):
+        parser.error(f"MAKEGOOD_DESK_SECURE_COOKIES must be auto, always or never, not {mode!r}")
+    args.secure_cookie_mode = mode
+    args.trusted_proxies = tuple(p.strip() for p in os.environ.get("MAKEGOOD_DESK_TRUSTED_PROXIES", "").split(",")
+                                 if p.strip())
+    args.rasa_token = os.environ.get("MAKEGOOD_RASA_TOKEN", "").strip() or None
+    return args
 
 
 def serve(argv: Optional[Sequence[str]] = None) -> int:
@@ -49,7 +62,7 @@ def serve(argv: Optional[Sequence[str]] = None) -> int:
 
 def build(args: argparse.Namespace):
     from makegood.accounts import AccountStore, seed_demo_accounts
-    from makegood.assistant.services import get_services
+    from makegood.services.bootstrap import get_services
     from makegood.copilot import RasaHttpUnderstanding
     from makegood.db import migrate
     from makegood.desk.app import create_app
@@ -64,6 +77,11 @@ def build(args: argparse.Namespace):
         seed_demo(engine, date.today())
         for name, role, password in seed_demo_accounts(accounts):
             print(f"  demo sign-in: {name} / {password}  ({role})", flush=True)
-    understanding = RasaHttpUnderstanding(args.rasa_url)
-    return create_app(get_services, accounts, understanding, rasa_url=args.rasa_url,
-                      secure_cookies=args.secure_cookies)
+    from makegood.desk.auth import install_transport_security
+
+    understanding = RasaHttpUnderstanding(args.rasa_url, token=getattr(args, "rasa_token", None))
+    app = create_app(get_services, accounts, understanding, rasa_url=args.rasa_url,
+                     secure_cookies=args.secure_cookies)
+    install_transport_security(app, secure_cookies=getattr(args, "secure_cookie_mode", "auto"),
+                               trusted_proxies=getattr(args, "trusted_proxies", ()))
+    return app

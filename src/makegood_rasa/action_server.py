@@ -1,0 +1,79 @@
+"""Makegood's actions server: rasa_sdk's app, on loopback, behind a shared secret.
+
+    python -m makegood_rasa.action_server [--actions actions] [--host 127.0.0.1] [--port 5055]
+
+`rasa run actions` listens on every interface (0.0.0.0; only the SANIC_HOST variable changes
+that) and accepts any tracker POSTed to /webhook, so anyone who can reach the port can run
+our actions with a forged tracker. This entry point builds the same app with
+`rasa_sdk.endpoint.create_app`, serves it on 127.0.0.1 by default, and refuses every request
+but `GET /health` that does not carry `?token=` equal to MAKEGOOD_ACTIONS_TOKEN (compared in
+constant time). Rasa sends it: `action_endpoint.token` in rasa_project/endpoints.yml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+import sys
+from typing import Any, Optional, Sequence
+
+OPEN_PATHS = ("/health",)
+TOKEN_ENV = "MAKEGOOD_ACTIONS_TOKEN"
+UNAUTHORIZED = ("this actions server only answers the Makegood Rasa server: send ?token= with the shared "
+                "secret (MAKEGOOD_ACTIONS_TOKEN)")
+
+
+def token_ok(expected: str, given: Optional[str]) -> bool:
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def create_app(token: str, actions_package: str = "actions") -> Any:
+    """rasa_sdk's app with a token check in front of everything but /health. No CORS: no
+    browser has any business calling the actions server."""
+    if not token:
+        raise ValueError(f"{TOKEN_ENV} is empty: the actions server needs a shared secret")
+    from rasa_sdk.endpoint import create_app as sdk_app
+    from sanic.response import json
+
+    app = sdk_app(actions_package, cors_origins="")
+
+    async def require_token(request: Any) -> Any:
+        if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
+            return None
+        if not token_ok(token, request.args.get("token")):
+            return json({"error": UNAUTHORIZED}, status=401)
+        return None
+
+    app.register_middleware(require_token, "request")
+    return app
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m makegood_rasa.action_server",
+                                     description="Run Makegood's actions server (loopback, shared secret).")
+    parser.add_argument("--actions", default="actions", help="the actions package (default %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MAKEGOOD_ACTIONS_PORT", "5055")),
+                        help="port (default $MAKEGOOD_ACTIONS_PORT or 5055)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        print(f"makegood actions server: set {TOKEN_ENV} (scripts/env.sh makes one under var/)", file=sys.stderr)
+        return 2
+    app = create_app(token, args.actions)
+    print(f"Makegood actions server on http://{args.host}:{args.port}/ (token required)", flush=True)
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, debug=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
