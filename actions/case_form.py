@@ -7,15 +7,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.glue import entities_of
-from makegood.assistant.case_facts import parse_slot, slots_to_ask, value_for_slot
-from makegood.assistant.services import get_services
+from makegood.assistant.case_facts import gave_up, order_in_text, parse_slot, slots_to_ask, value_for_slot
+from makegood.services.bootstrap import get_services
 from makegood.errors import MakegoodError
 
 
-def slots_for(situation: Optional[str]) -> List[Text]:
+def slots_for(situation: Optional[str], misses: object = 0) -> List[Text]:
+    if gave_up(misses):
+        return []  # the form ends; action_propose_resolution hands the case over
     if not situation:
         return ["order_id"]
-    return slots_to_ask(get_services().catalog, situation)
+    return slots_to_ask(get_services().catalog, situation, misses)
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -28,7 +30,7 @@ class ValidateCaseForm(FormValidationAction):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: Dict[Text, Any]) -> List[Text]:
         try:
-            return slots_for(tracker.get_slot("situation"))
+            return slots_for(tracker.get_slot("situation"), tracker.get_slot("fact_misses"))
         except Exception:  # noqa: BLE001 - catalog unavailable: ask for the order, a person will follow up
             return ["order_id"]
 
@@ -51,38 +53,45 @@ class ValidateCaseForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
             return {}
         value = value_for_slot(slot, entities_of(tracker))
+        if value is None and slot == "order_id":  # asked for the number, the customer typed it bare
+            value = order_in_text((tracker.latest_message or {}).get("text") or "")
         return {slot: value} if value is not None else {}
 
     async def validate_order_id(self, value, dispatcher, tracker, domain):
         try:
             order_id = parse_slot("order_id", value)
             if get_services().customers.find_customer_by_order(order_id) is None:
-                dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
-                return {"order_id": None}
+                return self._missed("order_id", tracker, dispatcher, "utter_order_not_found", order_id=order_id)
         except MakegoodError:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=str(value)[:40])
-            return {"order_id": None}
+            return self._missed("order_id", tracker, dispatcher, "utter_order_not_found", order_id=str(value)[:40])
         return {"order_id": order_id}
 
+    @staticmethod
+    def _missed(slot: str, tracker: Tracker, dispatcher: CollectingDispatcher, response: str,
+                **values: Any) -> Dict[Text, Any]:
+        """One retry; after that the form stops asking and the case goes to a person."""
+        misses = int(float(tracker.get_slot("fact_misses") or 0)) + 1
+        if not gave_up(misses):
+            dispatcher.utter_message(response=response, **values)
+        return {slot: None, "fact_misses": float(misses)}
+
     async def validate_disputed_amount(self, value, dispatcher, tracker, domain):
-        return self._money("disputed_amount", value, dispatcher)
+        return self._money("disputed_amount", value, dispatcher, tracker)
 
     async def validate_debt_amount(self, value, dispatcher, tracker, domain):
-        return self._money("debt_amount", value, dispatcher)
+        return self._money("debt_amount", value, dispatcher, tracker)
 
     async def validate_price_difference(self, value, dispatcher, tracker, domain):
-        return self._money("price_difference", value, dispatcher)
+        return self._money("price_difference", value, dispatcher, tracker)
 
     async def validate_outage_hours(self, value, dispatcher, tracker, domain):
         try:
             return {"outage_hours": str(parse_slot("outage_hours", value))}
         except MakegoodError:
-            dispatcher.utter_message(response="utter_duration_not_understood")
-            return {"outage_hours": None}
+            return self._missed("outage_hours", tracker, dispatcher, "utter_duration_not_understood")
 
-    def _money(self, slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    def _money(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
         try:
             return {slot: str(parse_slot(slot, value))}
         except MakegoodError:
-            dispatcher.utter_message(response="utter_amount_not_understood")
-            return {slot: None}
+            return self._missed(slot, tracker, dispatcher, "utter_amount_not_understood")

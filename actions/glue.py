@@ -12,12 +12,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from makegood.assistant.case_facts import FACT_SLOTS as CASE_FACT_SLOTS
 from makegood.assistant.resolution import Assistant, Reply, Turn
-from makegood.assistant.services import get_services
+from makegood.services.bootstrap import get_services
 from makegood.nlp import Entity, extract
 
 log = logging.getLogger("makegood.actions")
 
-FACT_SLOTS = ("situation", "order_id") + CASE_FACT_SLOTS
+FACT_SLOTS = ("situation", "order_id", "fact_misses") + CASE_FACT_SLOTS
 
 
 def assistant() -> Assistant:
@@ -54,7 +54,20 @@ def turn_of(tracker: Tracker) -> Turn:
         entities=entities_of(tracker),
         user_turns=sum(1 for e in events if e.get("event") == "user"),
         transcript=transcript,
+        session=session_of(events),
     )
+
+
+def session_of(events: List[Dict[Text, Any]]) -> str:
+    """Which session of this sender the turn belongs to: the time its latest session (or
+    restart) began. The tracker store replays only the current session's events, so turn
+    counts start again after `/restart`; the session keeps ledger keys from colliding."""
+    starts = [e for e in events if e.get("event") in ("session_started", "restart")]
+    first = starts[-1] if starts else (events[0] if events else {})
+    try:
+        return f"s{int(float(first.get('timestamp') or 0) * 1000)}"
+    except (TypeError, ValueError):
+        return "s0"
 
 
 def speak(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[Text, Any]]:
@@ -68,8 +81,10 @@ def speak(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[Text, Any
 
 def graceful(run: Callable[..., Awaitable[List[Dict[Text, Any]]]]):
     """If the database or the catalog is unavailable, or anything unexpected happens, the
-    customer gets a handoff message and the error goes to the log; the action never crashes,
-    and the turn stays in the tracker for the person who picks up."""
+    action never crashes and the error goes to the log, loudly. The customer hears the truth:
+    when the case could still be saved for a person, they get its reference and the chat waits
+    for that person; when it could not, they hear that nothing was saved and nothing changed,
+    and the bot stays available (a paused chat with nobody behind it would be a dead end)."""
 
     @functools.wraps(run)
     async def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
@@ -77,7 +92,14 @@ def graceful(run: Callable[..., Awaitable[List[Dict[Text, Any]]]]):
             return await run(self, dispatcher, tracker, domain)
         except Exception:  # noqa: BLE001 - the customer must never see a crash
             log.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
+        try:
+            saved = assistant().handoff(turn_of(tracker), reason=f"system trouble in {self.name()}")
+        except Exception:  # noqa: BLE001 - the store itself is down: say so, never claim it is saved
+            log.exception("could not save a handoff for conversation %s either: nothing was recorded",
+                          tracker.sender_id)
             dispatcher.utter_message(response="utter_service_trouble")
-            return [ConversationPaused()]
+            return []
+        dispatcher.utter_message(response="utter_service_trouble_saved", proposal_id=saved.proposal_id)
+        return [ConversationPaused()]
 
     return wrapper

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.glue import entities_of, graceful
 from makegood.assistant.case_facts import opening_slots
-from makegood.assistant.services import get_services
+from makegood.services.bootstrap import get_services
 from makegood.policy import SITUATIONS
 
 
@@ -25,4 +25,5 @@ class ActionStartCase(Action):
         if intent not in SITUATIONS:
             return []
         slots = opening_slots(get_services().catalog, intent, entities_of(tracker))
-        return [SlotSet("situation", intent), SlotSet("stage", None)] + [SlotSet(k, v) for k, v in slots.items()]
+        return ([SlotSet("situation", intent), SlotSet("stage", None), SlotSet("fact_misses", None)]
+                + [SlotSet(k, v) for k, v in slots.items()])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -44,6 +47,55 @@ def _case(args: argparse.Namespace):
 
     catalog = _catalog(args)
     return catalog, Case.build(catalog, args.situation, _facts(args.fact))
+
+
+# A number as a person types it: digits, an optional decimal point, optional thousands commas and a
+# leading "$" for money. No sign, no exponent, no "nan"/"inf", no underscores: "-1", "1e309" and
+# "1_000" are typos or probes, and each gets one clear line instead of a surprising answer.
+_NUMBER = re.compile(r"^\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+MAX_NUMBER_CHARS = 32
+MAX_LIST = 1000  # --limit and -n: more than a screen is an export, not a listing
+
+
+def _positive(text: object, flag: str, *, money: bool = True, most: Decimal | None = None) -> str:
+    """`text` when it is a positive number (money: at least $0.01, at most money.ABSURD_AMOUNT);
+    a MakegoodError naming the flag otherwise. Returns the text unchanged for the engine to parse."""
+    from makegood.money import ABSURD_AMOUNT
+
+    raw = str(text if text is not None else "").strip()
+    what = "a positive amount of money" if money else "a positive number"
+    if len(raw) > MAX_NUMBER_CHARS or not _NUMBER.match(raw):
+        raise MakegoodError(f"{flag} expects {what} (like 25 or 25.50), got {str(text)[:MAX_NUMBER_CHARS]!r}")
+    try:
+        number = Decimal(raw.lstrip("$").replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal text
+        raise MakegoodError(f"{flag} expects {what}, got {raw!r}") from None
+    least = Decimal("0.01") if money else Decimal(0)
+    if number < least or (not money and number == 0):
+        raise MakegoodError(f"{flag} must be more than zero{' (at least 0.01)' if money else ''}, got {raw!r}")
+    limit = most if most is not None else ABSURD_AMOUNT
+    if number > limit:
+        raise MakegoodError(f"{flag} of {raw} is beyond any case Makegood handles (at most {limit})")
+    return raw
+
+
+def _count(most: int = MAX_LIST) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to `most`."""
+
+    def parse(text: str) -> int:
+        raw = str(text).strip()
+        if not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= most:
+            raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {most}, got {text!r}")
+        return int(raw)
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and exit 2), like every other error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
 def _tier(text: str):
@@ -127,7 +179,8 @@ def cmd_check(args):
     from makegood.policy import check
 
     catalog, case = _case(args)
-    verdict = check(catalog, case, args.remedy, args.amount, _tier(args.tier))
+    amount = None if args.amount is None else _positive(args.amount, "--amount", money=False)
+    verdict = check(catalog, case, args.remedy, amount, _tier(args.tier))
 
     def human(v) -> str:
         size = "" if v.size is None else f" {v.size}"
@@ -148,8 +201,10 @@ def cmd_check(args):
 def cmd_fair_ask(args):
     from makegood.policy import judge_ask
 
+    amount = None if args.amount is None else _positive(args.amount, "--amount")
+    percent = None if args.percent is None else _positive(args.percent, "--percent", money=False, most=Decimal(100))
     catalog, case = _case(args)
-    result = judge_ask(catalog, case, _tier(args.tier), amount=args.amount, percent=args.percent, remedy=args.remedy)
+    result = judge_ask(catalog, case, _tier(args.tier), amount=amount, percent=percent, remedy=args.remedy)
 
     def human(r) -> str:
         if r.verdict == "accept":
@@ -171,7 +226,8 @@ def cmd_fair_ask(args):
 def cmd_plan(args):
     from makegood.policy import plan_for
 
-    result = plan_for(_catalog(args), args.debt, args.weekly, _tier(args.tier))
+    debt, weekly = _positive(args.debt, "--debt"), _positive(args.weekly, "--weekly")
+    result = plan_for(_catalog(args), debt, weekly, _tier(args.tier))
 
     def line(p) -> str:
         first = f"{fmt(p.first_payment)} now, then " if p.first_payment else ""
@@ -221,17 +277,183 @@ def cmd_ledger_show(args):
     _emit(args, _ledger().get(args.id), _proposal_detail)
 
 
+# Who is deciding. A name on the command line proves nothing, so a decision is taken either by
+# a person, proven by their API token (`makegood users token NAME`) and acting with their
+# account's role, or by an automated job in the open: `--system NAME`, recorded in the ledger as
+# "system:NAME" (a name no account can have). A system job acts with agent authority and only on
+# agent-tier proposals (approve or reject); it may escalate anything (that only raises the bar),
+# and it never co-signs: a peer approval needs two people. Reviews are always a person's verdict.
+TOKEN_ENV = "MAKEGOOD_TOKEN"
+SYSTEM_PREFIX = "system:"
+_NO_IDENTITY = (f"needs an identity the ledger can trust: --token TOKEN (or ${TOKEN_ENV}) from "
+                f"`makegood users token NAME`, or --system NAME for an automated job")
+
+
+def _token(args) -> str | None:
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+    token = (token or "").strip()
+    return token or None
+
+
+def _person(ledger, token: str):
+    from makegood.accounts import AccountStore
+
+    user = AccountStore(ledger.engine).user_for_token(token)
+    if user is None:
+        raise MakegoodError("that API token is not valid: unknown, revoked, or its user is inactive or removed")
+    return user
+
+
+def _refuse_as(args) -> None:
+    if getattr(args, "legacy_as", None) is not None:
+        raise MakegoodError("--as is gone: a name on the command line proves nothing; use --token TOKEN "
+                            f"(or ${TOKEN_ENV}), or --system NAME for an automated job")
+
+
+def _decider(args, ledger) -> tuple[str, str]:
+    """(actor, role) for `ledger decide`: from the token's account, or system:NAME."""
+    from makegood.accounts import ledger_role
+    from makegood.accounts.store import check_name
+
+    _refuse_as(args)
+    wanted_role = (args.role or "").strip().lower() or None
+    if args.system is not None:
+        if args.token is not None:
+            raise MakegoodError("use either --token or --system, not both")
+        name = check_name(args.system)
+        if wanted_role not in (None, "agent"):
+            raise MakegoodError(f"--system acts with agent authority; --role {wanted_role} is not possible")
+        current = ledger.get(args.id)
+        if args.decision != "escalate" and current.tier_required != "agent":
+            raise MakegoodError(
+                f"{current.public_id} needs {_a(current.tier_required)}'s decision: a system job may only approve or "
+                f"reject agent-tier proposals (it may escalate any); a person must decide it with --token")
+        return SYSTEM_PREFIX + name, "agent"
+    token = _token(args)
+    if token is None:
+        raise MakegoodError(f"ledger decide {_NO_IDENTITY}")
+    user = _person(ledger, token)
+    role = ledger_role(user.role)
+    if role is None:
+        raise MakegoodError(f"{user.name} is {_a(user.role)}: only agents and supervisors decide proposals")
+    if wanted_role is not None and wanted_role != role:
+        raise MakegoodError(f"--role {wanted_role} does not match {user.name}'s role ({role}); leave --role out")
+    return user.name, role
+
+
+def _reviewer(args, ledger) -> str:
+    from makegood.accounts import may_review
+
+    _refuse_as(args)
+    if args.system is not None:
+        raise MakegoodError("a review is a person's verdict: --system cannot review; use --token")
+    token = _token(args)
+    if token is None:
+        raise MakegoodError(f"ledger review needs the reviewer's identity: --token TOKEN (or ${TOKEN_ENV}) "
+                            f"from `makegood users token NAME`")
+    user = _person(ledger, token)
+    if not may_review(user.role):
+        raise MakegoodError(f"{user.name} is {_a(user.role)}: only reviewers, supervisors and admins review decisions")
+    return user.name
+
+
+def _a(word: str) -> str:
+    return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
+
+
 def cmd_ledger_decide(args):
-    proposal = _ledger().decide(args.id, actor=args.actor, role=args.role, decision=args.decision, note=args.note or "")
+    from makegood.services import decisions
+    from makegood.services.bootstrap import build_default_services
+
+    # Through the decisions service, as the desk does: an approval passes the grant guard
+    # (cumulative limits) and counts in the customer's history in the same transaction.
+    services = build_default_services()
+    try:
+        actor, role = _decider(args, services.ledger)
+        proposal = decisions.decide(services, args.id, actor=actor, role=role, decision=args.decision,
+                                    note=args.note or "")
+    finally:
+        services.ledger.dispose()
     _emit(args, proposal, _proposal_detail)
 
 
+def _anchor_file(args) -> str | None:
+    value = getattr(args, "anchor", None) or getattr(args, "out", None) or os.environ.get(ANCHOR_ENV) or ""
+    return value.strip() or None
+
+
+ANCHOR_ENV = "MAKEGOOD_ANCHOR_FILE"
+
+
+def _ledger_as_found():
+    """(ledger, None) without migrating or creating anything: verify looks at what is there.
+    (None, report) when a SQLite database file is not there at all."""
+    from makegood.config import get_settings
+    from makegood.db import make_engine, sqlite_file
+    from makegood.ledger import Ledger, VerifyReport
+
+    url = get_settings().database_url
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        return None, VerifyReport(ok=False, checked=0, head_hash="", problems=[
+            f"the database file {path} {what}: was it moved or deleted? (MAKEGOOD_DATABASE_URL names it)"])
+    return Ledger(make_engine(url)), None
+
+
+def _verified(args):
+    from dataclasses import replace
+
+    from makegood.ledger.anchor import read_anchors
+
+    anchors, anchor_problems = [], []
+    path = _anchor_file(args)
+    if path is not None and (getattr(args, "anchor", None) or Path(path).exists()):
+        anchors, anchor_problems = read_anchors(path)
+    ledger, report = _ledger_as_found()
+    if ledger is not None:
+        try:
+            report = ledger.verify(anchors)
+        finally:
+            ledger.dispose()
+    if anchor_problems:
+        report = replace(report, ok=False, problems=[*report.problems, *anchor_problems])
+    return report
+
+
+def _verify_text(r) -> str:
+    if r.ok:
+        anchored = f"; matches {r.anchors} anchored head{'s' if r.anchors != 1 else ''}" if r.anchors else ""
+        return f"ok: audit chain intact ({r.checked} events{anchored})"
+    return "NOT OK: the ledger failed verification:\n" + "\n".join(f"  {p}" for p in r.problems)
+
+
 def cmd_ledger_verify(args):
-    report = _ledger().verify()
-    _emit(args, report, lambda r: (f"ok: audit chain intact ({r.checked} events)" if r.ok else
-                                   "TAMPERED:\n" + "\n".join(f"  {p}" for p in r.problems)))
+    report = _verified(args)
+    _emit(args, report, _verify_text)
     if not report.ok:
         sys.exit(1)
+
+
+def cmd_ledger_anchor(args):
+    from makegood.ledger.anchor import append_anchor, make_anchor
+
+    path = _anchor_file(args)
+    if path is None:
+        raise MakegoodError(f"ledger anchor needs --out FILE (or ${ANCHOR_ENV}): the anchor log to append to")
+    report = _verified(args)  # never anchor a chain that does not verify, nor one shorter than the log says
+    if not report.ok:
+        _emit(args, report, lambda r: "not anchored: " + _verify_text(r))
+        sys.exit(1)
+    ledger, _ = _ledger_as_found()
+    try:
+        events, head_hash = ledger.head()
+    finally:
+        ledger.dispose()
+    anchor = make_anchor(events, head_hash)
+    append_anchor(path, anchor)
+    _emit(args, {"ok": True, "file": path, **anchor.as_json()},
+          lambda r: f"ok: anchored {r['events']} events, head {r['head_hash'][:16]}... at {r['at']} to {r['file']}")
 
 
 def cmd_ledger_review_sample(args):
@@ -240,17 +462,22 @@ def cmd_ledger_review_sample(args):
 
 
 def cmd_ledger_review(args):
-    proposal = _ledger().record_review(args.id, reviewer=args.reviewer, verdict=args.verdict, note=args.note or "")
+    ledger = _ledger()
+    try:
+        reviewer = _reviewer(args, ledger)
+        proposal = ledger.record_review(args.id, reviewer=reviewer, verdict=args.verdict, note=args.note or "")
+    finally:
+        ledger.dispose()
     _emit(args, proposal, _proposal_detail)
 
 
 # -- parser ---------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument("--policy", help="policy catalog file or directory (default: $MAKEGOOD_POLICY_PATH or ./policy)")
 
-    parser = argparse.ArgumentParser(prog="makegood", description="Customer-service exceptions, resolved inside authority.")
+    parser = _Parser(prog="makegood", description="Customer-service exceptions, resolved inside authority.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(parent, name: str, func, help: str):
@@ -287,21 +514,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(ledger, "list", cmd_ledger_list, "recent proposals")
     p.add_argument("--status")
     p.add_argument("--situation")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_count(), default=50, help=f"how many (1 to {MAX_LIST}, default 50)")
     add(ledger, "show", cmd_ledger_show, "one proposal with its decisions").add_argument("id")
+    def identity_args(p, system_help: str):
+        p.add_argument("--token", help=f"your API token (default: ${TOKEN_ENV}); from `makegood users token NAME`")
+        p.add_argument("--system", metavar="NAME", help=system_help)
+        p.add_argument("--as", dest="legacy_as", help=argparse.SUPPRESS)
+
     p = add(ledger, "decide", cmd_ledger_decide, "approve, co-sign, reject or escalate a proposal")
     p.add_argument("id")
-    p.add_argument("--as", dest="actor", required=True, help="your name")
-    p.add_argument("--role", required=True, help="agent, supervisor or manager")
+    identity_args(p, 'an automated job, recorded as "system:NAME": agent-tier proposals only (escalate: any)')
+    p.add_argument("--role", help="optional: must match your account's role")
     p.add_argument("--decision", required=True, choices=["approve", "cosign", "reject", "escalate"])
     p.add_argument("--note")
-    add(ledger, "verify", cmd_ledger_verify, "check the audit hash chain (exit 1 when tampered)")
+    add(ledger, "verify", cmd_ledger_verify, "check the audit hash chain (exit 1 when not ok)").add_argument(
+        "--anchor", metavar="FILE", help=f"an anchor log (default: ${ANCHOR_ENV} when it exists): each anchored "
+                                         "head must still be in the chain")
+    add(ledger, "anchor", cmd_ledger_anchor, "append the chain's head (events, hash, time) to an anchor log "
+                                             "kept elsewhere").add_argument(
+        "--out", metavar="FILE", help=f"the anchor log to append to (default: ${ANCHOR_ENV})")
     p = add(ledger, "review-sample", cmd_ledger_review_sample, "draw peer-approved decisions for review")
-    p.add_argument("-n", type=int, default=5)
+    p.add_argument("-n", type=_count(), default=5, help=f"how many (1 to {MAX_LIST}, default 5)")
     p.add_argument("--seed", type=int)
     p = add(ledger, "review", cmd_ledger_review, "record a reviewer's verdict on a peer-approved decision")
     p.add_argument("id")
-    p.add_argument("--as", dest="reviewer", required=True)
+    identity_args(p, "not accepted: a review is a person's verdict")
     p.add_argument("--verdict", required=True, choices=["upheld", "overturned"])
     p.add_argument("--note")
 

@@ -15,6 +15,7 @@ thanks to WAL, never wait for writers.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from datetime import timezone
 from decimal import Decimal
@@ -170,8 +171,83 @@ def make_engine(url: Union[str, URL], **kwargs: Any) -> Engine:
                 from ctx.original_exception
 
     if backend == "sqlite":
+        path = sqlite_file(parsed)
+        if path is not None:
+            _guard_sqlite_file(engine, path)  # first: its checks run before our BEGIN
         _configure_sqlite(engine)
     return engine
+
+
+def sqlite_file(url: Union[str, URL]) -> Optional[Path]:
+    """The absolute path of a SQLite URL's database file; None for other databases and for
+    in-memory SQLite. Raises StoreUnavailable for a URL that does not parse."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except sa_exc.ArgumentError:
+        raise StoreUnavailable(_BAD_URL) from None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or "mode=memory" in str(parsed) or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().absolute()
+
+
+class SqliteFileGuard:
+    """Remembers which file (device, inode) a SQLite engine opened first and refuses to go on
+    once the path names another file or none: a database moved or deleted under a running
+    process must fail loudly, not carry on in a fresh empty file that SQLite would create
+    (or, for pooled connections, in the moved file nobody looks at any more).
+
+    Checked before every new connection and at the start of every transaction (one stat)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity: Optional[tuple[int, int]] = None
+        self._lock = threading.Lock()
+
+    def _current(self) -> Optional[tuple[int, int]]:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot reach the database file {self.path}: {exc.strerror or exc}") from None
+        return (st.st_dev, st.st_ino)
+
+    def check(self) -> None:
+        """StoreUnavailable when the path no longer names the file first opened."""
+        remembered = self.identity
+        if remembered is None:
+            return
+        current = self._current()
+        if current != remembered:
+            what = "moved or deleted" if current is None else "replaced by another file"
+            raise StoreUnavailable(
+                f"the database file {self.path} was {what} while Makegood was using it; refusing to "
+                f"read or write anything else in its place: put the file back (or restart to use a new one)")
+
+    def remember(self) -> None:
+        with self._lock:
+            if self.identity is None:
+                self.identity = self._current()
+
+
+def _guard_sqlite_file(engine: Engine, path: Path) -> None:
+    guard = SqliteFileGuard(path)
+    engine.sqlite_file_guard = guard  # type: ignore[attr-defined]  # for tests and diagnostics
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(_dialect, _record, _cargs, _cparams) -> None:
+        guard.check()  # before SQLite gets the chance to create an empty file at the path
+
+    @event.listens_for(engine, "connect")
+    def _after_connect(_dbapi_connection, _record) -> None:
+        guard.remember()
+
+    @event.listens_for(engine, "begin")
+    def _before_transaction(_connection: Connection) -> None:
+        guard.check()
 
 
 def _configure_sqlite(engine: Engine) -> None:

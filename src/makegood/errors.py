@@ -5,6 +5,15 @@ anything else is a bug and is allowed to surface as one.
 """
 
 
+MAX_SHOWN = 400  # an error may quote what the client sent; a 100 KB key must not come back whole
+
+
+def shown(message: str) -> str:
+    """A message as it is shown to a client: one line, at most MAX_SHOWN characters."""
+    message = " ".join(str(message).split())
+    return message if len(message) <= MAX_SHOWN else message[:MAX_SHOWN - 1] + "…"
+
+
 class MakegoodError(Exception):
     """Base for every error whose message is fit to show a user."""
 
@@ -28,3 +37,13 @@ class DecisionConflict(LedgerError):
 
 class StoreUnavailable(MakegoodError):
     """The database (ledger or customer store) could not be reached."""
+
+
+class LimitReached(LedgerError):
+    """Granting this remedy would take an order or a customer past a cumulative limit
+    (catalog `per_order`, `per_customer`, the order's total, or exceptions per period).
+    Nothing was granted; `rule` names the limit."""
+
+    def __init__(self, message: str, rule: str):
+        super().__init__(message)
+        self.rule = rule

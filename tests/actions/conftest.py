@@ -14,7 +14,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from makegood.assistant.services import Services, set_services
+from makegood.services.bootstrap import Services, set_services
 from makegood.customers import InMemoryCustomerStore
 from makegood.ledger import Ledger
 from makegood.policy import load_catalog
@@ -25,11 +25,12 @@ TODAY = date(2026, 11, 23)
 
 @pytest.fixture(scope="session")
 def domain() -> dict:
-    merged: dict[str, Any] = {"responses": {}, "slots": {}, "intents": [], "actions": []}
+    merged: dict[str, Any] = {"responses": {}, "slots": {}, "forms": {}, "intents": [], "actions": []}
     for path in sorted((ROOT / "rasa_project" / "domain").glob("*.yml")):
         data = yaml.safe_load(path.read_text()) or {}
         merged["responses"].update(data.get("responses") or {})
         merged["slots"].update(data.get("slots") or {})
+        merged["forms"].update(data.get("forms") or {})
         merged["intents"] += data.get("intents") or []
         merged["actions"] += data.get("actions") or []
     return merged

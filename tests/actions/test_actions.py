@@ -11,7 +11,7 @@ from actions.handoff import ActionHandoff
 from actions.payment_plan import ActionPlanPayment
 from actions.resolution import ActionAcceptOffer, ActionDeclineOffer, ActionProposeResolution
 from actions.start_case import ActionStartCase
-from makegood.assistant.services import Services, set_services
+from makegood.services.bootstrap import Services, set_services
 from makegood.policy import SITUATIONS, load_catalog
 from tests.actions.conftest import ROOT, TODAY, render, run, said, tracker
 
@@ -168,8 +168,26 @@ def test_the_database_going_away_gives_a_graceful_handoff(domain, tmp_path):
                                tracker(slots={"situation": "damaged_item", "order_id": "MG-10422"}), domain)
     finally:
         set_services(None)
+    # Nothing could be saved, so the bot says so and stays available: a paused chat with no
+    # case behind it would wait for a person who never comes.
     assert said(messages) == ["utter_service_trouble"]
+    assert events == []
+
+
+def test_a_failing_move_hands_over_only_when_the_handoff_is_really_saved(services, domain, monkeypatch):
+    from makegood.assistant.resolution import Assistant
+
+    def broken(self, turn):
+        raise RuntimeError("a bug in the move")
+
+    monkeypatch.setattr(Assistant, "propose", broken)
+    messages, events = run(ActionProposeResolution(),
+                           tracker(slots={"situation": "damaged_item", "order_id": "MG-10422"}), domain)
+    assert said(messages) == ["utter_service_trouble_saved"]
     assert events == [ConversationPaused()]
+    reference = messages[0]["proposal_id"]
+    saved = services.ledger.get(reference)
+    assert saved.status == "pending" and saved.context["reason"] == "system trouble in action_propose_resolution"
 
 
 @pytest.mark.parametrize("situation", SITUATIONS)

@@ -9,6 +9,8 @@ Used by tests/desk (HTTP) and tests/browser (Selenium).
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 import http.cookies
 import itertools
@@ -28,7 +30,7 @@ from typing import Any, Mapping, Optional
 from argon2 import PasswordHasher
 
 from makegood.accounts import AccountStore, seed_demo_accounts
-from makegood.assistant.services import Services
+from makegood.services.bootstrap import Services
 from makegood.copilot import Parsed
 from makegood.customers import SqlCustomerStore, seed_demo
 from makegood.db import make_engine, migrate
@@ -157,11 +159,20 @@ class World:
     def token(self, name: str) -> str:
         return self.accounts.issue_token(name)
 
+    def fresh_order(self, like: str) -> str:
+        """A new order, a copy of demo order `like`: each test's case starts with no grants on it
+        (the cumulative limits would otherwise see the remedies earlier tests approved)."""
+        template = self.services.customers.order(like)
+        new_id = f"MG-{90000 + next(self._n)}"
+        self.services.customers.upsert(orders=[dataclasses.replace(template, id=new_id)])
+        return new_id
+
     # -- proposals written the way the bot and the copilot write them ------------------------------
     def handoff(self, tier: str = "agent", *, situation: str = "damaged_item", order_id: str = "MG-10422",
                 customer_id: str = "C-1001", ask: Optional[Mapping[str, str]] = None,
                 reason: str = "customer insists on $129") -> Any:
         """A bot handoff: pending at `tier`, requested by "bot", with the context packet."""
+        order_id = self.fresh_order(order_id)
         n = next(self._n)
         ask = dict(ask or {"remedy": "full_refund", "size": "129.00"})
         packet = {
@@ -191,6 +202,7 @@ class World:
 
     def request(self, requested_by: str, tier: str = "peer", *, situation: str = "damaged_item") -> Any:
         """An agent's own request for approval, straight into the ledger."""
+        order_id = self.fresh_order("MG-10443")
         n = next(self._n)
         chosen = {"remedy": "full_refund", "size": "219.00", "text": "a full refund of $219"}
         return self.ledger.log_proposal(ProposalIn(
@@ -201,7 +213,7 @@ class World:
             context={"transcript": [{"speaker": "customer", "text": "my smart watch arrived with a cracked screen"},
                                     {"speaker": "agent", "text": "I'm sorry, let me see what I can do"}],
                      "reason": f"needs {tier} approval"},
-            requested_by=requested_by, status="pending", customer_id="C-1003", order_id="MG-10443",
+            requested_by=requested_by, status="pending", customer_id="C-1003", order_id=order_id,
         ))
 
 

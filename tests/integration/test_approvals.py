@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from makegood import approvals
-from makegood.assistant.services import Services
+from makegood.services import decisions
+from makegood.services.bootstrap import Services
 from makegood.customers import SqlCustomerStore, seed_demo
 from makegood.ledger import Ledger, ProposalIn
 from makegood.policy import load_catalog
@@ -41,21 +41,21 @@ def recent(services) -> int:
 def test_a_peer_approved_exception_is_recorded_once_it_is_approved(services):
     p = pending(services, "damaged_item", "partial_refund", "60.00")
     before = recent(services)
-    approvals.decide(services, p.public_id, actor="alice", role="agent", decision="approve")
+    decisions.decide(services, p.public_id, actor="alice", role="agent", decision="approve")
     assert recent(services) == before  # one agent is not yet a peer decision
-    done = approvals.decide(services, p.public_id, actor="bob", role="agent", decision="cosign")
+    done = decisions.decide(services, p.public_id, actor="bob", role="agent", decision="cosign")
     assert done.status == "approved" and recent(services) == before + 1
 
 
 def test_correcting_our_own_error_does_not_count_against_the_customer(services):
     p = pending(services, "billing_error", "full_refund", "300.00", tier="supervisor")
     before = recent(services)
-    done = approvals.decide(services, p.public_id, actor="sam", role="supervisor", decision="approve")
+    done = decisions.decide(services, p.public_id, actor="sam", role="supervisor", decision="approve")
     assert done.status == "approved" and recent(services) == before
 
 
 def test_a_rejection_records_nothing(services):
     p = pending(services, "damaged_item", "partial_refund", "60.00", tier="agent")
     before = recent(services)
-    approvals.decide(services, p.public_id, actor="alice", role="agent", decision="reject", note="photos show wear")
+    decisions.decide(services, p.public_id, actor="alice", role="agent", decision="reject", note="photos show wear")
     assert recent(services) == before

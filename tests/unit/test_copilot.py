@@ -6,6 +6,8 @@ file, and a fake language model that knows a handful of sentences.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import threading
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from makegood.accounts import User
-from makegood.assistant.services import Services
+from makegood.services.bootstrap import Services
 from makegood.copilot import (
     CopilotForbidden, LogRequest, Parsed, RasaHttpUnderstanding, SuggestRequest, apologies, log, suggest,
 )
@@ -290,7 +292,8 @@ def test_above_the_agents_cap_goes_to_a_peer_and_the_agent_counts_as_the_first(s
     assert p.option_chosen["required_tier"] == "peer" and p.option_chosen["cap_rule"].endswith(".caps.peer")
     approved = services.ledger.decide(p.public_id, actor="bob", role="agent", decision="cosign")
     assert approved.status == "approved"  # alice + bob: two agents agree
-    assert services.customers.known_facts("C-1001", None, today=TODAY, period_days=90)["recent_exceptions"] == 0
+    # An approval straight through the ledger (as `makegood ledger decide` does) counts too.
+    assert services.customers.known_facts("C-1001", None, today=TODAY, period_days=90)["recent_exceptions"] == 1
 
 
 def test_a_full_refund_of_a_high_value_order_goes_to_a_supervisor(services):
@@ -345,17 +348,32 @@ def test_logging_twice_with_the_same_key_logs_once(services):
     first = log(services, request)
     again = log(services, request)
     assert first.created and not again.created and again.public_id == first.public_id
-    other = log(services, LogRequest(conversation_id="chat-6", agent=ALICE, situation="damaged_item",
-                                     remedy="store_credit", size="40", order_id="MG-10422"))
-    assert other.public_id != first.public_id  # no key: keyed by remedy, size, situation and order
-    assert log(services, LogRequest(conversation_id="chat-6", agent=ALICE, situation="damaged_item",
-                                    remedy="store_credit", size="40.00", order_id="MG-10422")).public_id == other.public_id
+    # No key: keyed by remedy, size, situation and order, so "40" and "40.00" are one log too.
+    other_chat = dict(conversation_id="chat-7", agent=ALICE, situation="damaged_item", remedy="store_credit",
+                      order_id=_copy_order(services, "MG-10422", "MG-20001"))
+    other = log(services, LogRequest(size="40", **other_chat))
+    assert other.public_id != first.public_id
+    assert log(services, LogRequest(size="40.00", **other_chat)).public_id == other.public_id
     long_key = "k" * 500
-    keyed = log(services, LogRequest(conversation_id="chat-6", agent=ALICE, situation="damaged_item",
-                                     remedy="store_credit", size="40", order_id="MG-10422", idempotency_key=long_key))
+    keyed = log(services, LogRequest(conversation_id="chat-8", agent=ALICE, situation="damaged_item",
+                                     remedy="store_credit", size="40", order_id=_copy_order(services, "MG-10422", "MG-20002"),
+                                     idempotency_key=long_key))
     assert keyed.created and len(keyed.turn_key) <= 128
     assert services.ledger.count() == 3
-    assert services.customers.known_facts("C-1001", None, today=TODAY, period_days=90)["recent_exceptions"] == 3
+
+
+def _copy_order(services, like: str, new_id: str) -> str:
+    services.customers.upsert(orders=[dataclasses.replace(services.customers.order(like), id=new_id)])
+    return new_id
+
+
+def test_a_second_grant_of_one_remedy_on_one_order_is_refused_with_the_limit_named(services):
+    log(services, LogRequest(conversation_id="chat-9", agent=ALICE, situation="damaged_item",
+                             remedy="store_credit", size="40", order_id="MG-10422"))
+    with pytest.raises(CaseError, match="already given once on order MG-10422"):
+        log(services, LogRequest(conversation_id="chat-10", agent=ALICE, situation="damaged_item",
+                                 remedy="store_credit", size="35", order_id="MG-10422"))
+    assert services.ledger.count() == 1
 
 
 # -- the Rasa client -------------------------------------------------------------------------------

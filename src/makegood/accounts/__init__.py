@@ -12,11 +12,13 @@ from typing import Optional
 
 from makegood.accounts.schema import ROLES
 from makegood.accounts.store import (
-    DEMO_ACCOUNTS, AccountError, AccountStore, User, csrf_ok, secret_hash, seed_demo_accounts,
+    DEMO_ACCOUNTS, AccountError, AccountStore, SignIn, User, csrf_ok, secret_hash, seed_demo_accounts,
 )
+from makegood.accounts.throttle import ThrottlePolicy
 from makegood.policy.tiers import Tier
 
 _TIERS = {"agent": Tier.AGENT, "supervisor": Tier.SUPERVISOR}
+REVIEW_ROLES = ("reviewer", "supervisor", "admin")
 
 
 def tier_for_role(role: str) -> Optional[Tier]:
@@ -32,7 +34,12 @@ def ledger_role(role: str) -> Optional[str]:
     return None if tier is None else tier.value
 
 
+def may_review(role: str) -> bool:
+    """Reviewers, supervisors and admins record review verdicts on peer decisions."""
+    return str(role or "").strip().lower() in REVIEW_ROLES
+
+
 __all__ = [
-    "AccountError", "AccountStore", "DEMO_ACCOUNTS", "ROLES", "User", "csrf_ok", "ledger_role", "secret_hash",
-    "seed_demo_accounts", "tier_for_role",
+    "AccountError", "AccountStore", "DEMO_ACCOUNTS", "REVIEW_ROLES", "ROLES", "SignIn", "ThrottlePolicy", "User",
+    "csrf_ok", "ledger_role", "may_review", "secret_hash", "seed_demo_accounts", "tier_for_role",
 ]

@@ -5,6 +5,7 @@
     store.authenticate("alice", "a long passphrase")   # -> User, or None
     sid, csrf = store.create_session("alice")
     store.session(sid)                                  # -> (User, csrf), or None once expired
+    store.sign_in("alice", "...", "203.0.113.7")        # -> SignIn: throttled, audited (the desk's login)
 
 Secrets handed out (API tokens, session ids) are returned once and stored only as their
 sha256: a copy of the database does not let anyone in.
@@ -23,12 +24,17 @@ from typing import Callable, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from makegood.accounts import schema as t
 from makegood.accounts.schema import ROLES
+from makegood.accounts.throttle import (
+    KeyState, ThrottlePolicy, account_key, address_key, after_failure, retry_after,
+)
 from makegood.db import session_factory, unit_of_work
 from makegood.errors import MakegoodError
 
@@ -51,6 +57,40 @@ class User:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in attempt came to: `user` when it succeeded; otherwise `locked` says whether
+    sign-in through this account or address is paused, for `retry_after` more seconds."""
+
+    user: Optional[User]
+    locked: bool = False
+    retry_after: int = 0  # seconds
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str  # the first TOKEN_ID_LENGTH hex digits of the token's sha256: names it, reveals nothing
+    user_name: str
+    created_at: datetime
+    last_used_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class SignInFailure:
+    created_at: datetime
+    user_name: str  # the name typed when it is a valid user name, else INVALID_NAME
+    address: str
+    reason: str  # password | unknown | inactive
+
+
+TOKEN_ID_LENGTH = 12
+INVALID_NAME = "-"  # what the audit keeps for a name that is not a user name (it may be a mistyped password)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -58,6 +98,11 @@ def _now() -> datetime:
 def secret_hash(secret: str) -> str:
     """sha256 hex of a token or session id: what the database keeps instead of the secret."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def token_id(token_hash: str) -> str:
+    """A token's public id: the start of its sha256 (the stored hash)."""
+    return token_hash[:TOKEN_ID_LENGTH]
 
 
 def csrf_ok(expected: str, given: Optional[str]) -> bool:
@@ -108,8 +153,10 @@ class AccountStore:
     """
 
     def __init__(self, engine: Engine, *, hasher: Optional[PasswordHasher] = None,
-                 now: Callable[[], datetime] = _now, session_hours: float = SESSION_HOURS) -> None:
+                 now: Callable[[], datetime] = _now, session_hours: float = SESSION_HOURS,
+                 throttle: Optional[ThrottlePolicy] = None) -> None:
         self.engine = engine
+        self.throttle = throttle or ThrottlePolicy()
         self.hasher = hasher or PasswordHasher()
         self.now = now
         self.session_lifetime = timedelta(hours=session_hours)
@@ -158,6 +205,19 @@ class AccountStore:
     def set_password(self, name: str, password: str) -> User:
         self._update_user(name, password_hash=self.hasher.hash(check_password(password)))
         return self._require(name)
+
+    def remove_user(self, name: str) -> dict[str, int]:
+        """Delete a user with their sessions, API tokens and sign-in counter. The ledger keeps
+        the name on decisions already taken (it never refers to the accounts tables), and the
+        audit of failed sign-ins keeps its rows."""
+        key = normalise_name(name)
+        with unit_of_work(self._write) as s:
+            sessions = s.execute(delete(t.sessions).where(t.sessions.c.user_name == key)).rowcount
+            tokens = s.execute(delete(t.api_tokens).where(t.api_tokens.c.user_name == key)).rowcount
+            s.execute(delete(t.signin_throttle).where(t.signin_throttle.c.key == account_key(key)))
+            if s.execute(delete(t.users).where(t.users.c.name == key)).rowcount != 1:
+                raise AccountError(f"no user {str(name).strip()!r}")
+        return {"sessions": sessions, "tokens": tokens}
 
     def _update_user(self, name: str, **values) -> None:
         key = normalise_name(name)
@@ -212,6 +272,91 @@ class AccountStore:
                 self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
             return self._dummy_hash
 
+    # -- throttled, audited sign-in ---------------------------------------------------------------
+    def sign_in(self, name: str, password: str, address: Optional[str] = None) -> SignIn:
+        """`authenticate`, throttled per account and per address (see makegood.accounts.throttle)
+        with the state in the database, so every process agrees; failures are audited in
+        `signin_failures`. While a key is locked the password is not even looked at.
+        This is what a login form must call; `authenticate` is the bare check."""
+        key = normalise_name(name)
+        valid_name = bool(NAME_PATTERN.match(key))
+        keys = ([account_key(key)] if valid_name else []) + [k for k in [address_key(address)] if k]
+        now = self.now()
+        wait = self._locked_for(keys, now)
+        if wait:
+            return SignIn(None, locked=True, retry_after=wait)
+        user = self.authenticate(name, password)
+        if user is not None:
+            if valid_name:
+                with unit_of_work(self._write) as s:
+                    s.execute(delete(t.signin_throttle).where(t.signin_throttle.c.key == account_key(key)))
+            return SignIn(user)
+        reason = self._failure_reason(key) if valid_name else "unknown"
+        wait = self._record_failure(keys, key if valid_name else INVALID_NAME, address, reason, now)
+        return SignIn(None, locked=wait > 0, retry_after=wait)
+
+    def _locked_for(self, keys: list[str], now: datetime) -> int:
+        if not keys:
+            return 0
+        with unit_of_work(self._read) as s:
+            until = s.execute(select(func.max(t.signin_throttle.c.locked_until))
+                              .where(t.signin_throttle.c.key.in_(keys))).scalar()
+        return retry_after(until, now)
+
+    def _failure_reason(self, key: str) -> str:
+        user = self.get(key)
+        return "unknown" if user is None else ("password" if user.active else "inactive")
+
+    def _record_failure(self, keys: list[str], who: str, address: Optional[str], reason: str,
+                        now: datetime) -> int:
+        """Audit one failure and count it against every key; seconds any key is now locked for."""
+        wait = 0
+        with unit_of_work(self._write) as s:
+            s.execute(insert(t.signin_failures).values(created_at=now, user_name=who[:40],
+                                                       address=str(address or "")[:64], reason=reason))
+            for k in keys:
+                state = self._throttle_row(s, k)
+                new = after_failure(self.throttle, k, state, now)
+                s.execute(update(t.signin_throttle).where(t.signin_throttle.c.key == k).values(
+                    failures=new.failures, last_failure_at=new.last_failure_at, locked_until=new.locked_until))
+                wait = max(wait, retry_after(new.locked_until, now))
+        return wait
+
+    @staticmethod
+    def _throttle_row(s, key: str) -> Optional[KeyState]:
+        """The key's state, its row locked for this transaction (created empty if missing: an
+        upsert, so two processes counting the first failure at once do not collide)."""
+        dialect = s.get_bind().dialect.name
+        blank = {"key": key, "failures": 0, "last_failure_at": None, "locked_until": None}
+        if dialect == "postgresql":
+            s.execute(pg_insert(t.signin_throttle).values(**blank).on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            s.execute(sqlite_insert(t.signin_throttle).values(**blank).on_conflict_do_nothing())
+        else:  # pragma: no cover - Makegood runs on SQLite and PostgreSQL
+            if s.execute(select(t.signin_throttle.c.key).where(t.signin_throttle.c.key == key)).first() is None:
+                s.execute(insert(t.signin_throttle).values(**blank))
+        row = s.execute(select(t.signin_throttle).where(t.signin_throttle.c.key == key)
+                        .with_for_update()).mappings().one()
+        if not row["failures"] and row["locked_until"] is None:
+            return None
+        return KeyState(row["failures"], row["last_failure_at"], row["locked_until"])
+
+    def unlock(self, name: str) -> bool:
+        """Clear an account's sign-in counter and lockout (an admin vouched for the person).
+        True when there was one."""
+        with unit_of_work(self._write) as s:
+            return bool(s.execute(delete(t.signin_throttle)
+                                  .where(t.signin_throttle.c.key == account_key(normalise_name(name)))).rowcount)
+
+    def signin_failures(self, name: Optional[str] = None, limit: int = 50) -> list[SignInFailure]:
+        """The newest failed sign-ins, optionally for one name."""
+        query = select(t.signin_failures).order_by(t.signin_failures.c.id.desc()).limit(max(1, int(limit)))
+        if name:
+            query = query.where(t.signin_failures.c.user_name == normalise_name(name))
+        with unit_of_work(self._read) as s:
+            return [SignInFailure(r["created_at"], r["user_name"], r["address"], r["reason"])
+                    for r in s.execute(query).mappings()]
+
     # -- API tokens -------------------------------------------------------------------------------
     def issue_token(self, name: str) -> str:
         """A new API token for an active user. Returned once; only its sha256 is stored."""
@@ -246,6 +391,30 @@ class AccountStore:
         """Remove every API token of a user; how many there were."""
         with unit_of_work(self._write) as s:
             return s.execute(delete(t.api_tokens).where(t.api_tokens.c.user_name == normalise_name(name))).rowcount
+
+    def list_tokens(self, name: str) -> list[TokenInfo]:
+        """A user's API tokens, oldest first, by id (never the token itself: it is not stored)."""
+        user = self._require(name)
+        with unit_of_work(self._read) as s:
+            rows = s.execute(select(t.api_tokens).where(t.api_tokens.c.user_name == user.name)
+                             .order_by(t.api_tokens.c.created_at, t.api_tokens.c.token_hash)).mappings().all()
+        return [TokenInfo(token_id(r["token_hash"]), r["user_name"], r["created_at"], r["last_used_at"])
+                for r in rows]
+
+    def revoke_token(self, name: str, token_id_: str) -> None:
+        """Remove one API token of a user, named by its id (`list_tokens`, `makegood users tokens`)."""
+        user = self._require(name)
+        wanted = str(token_id_ or "").strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{%d}" % TOKEN_ID_LENGTH, wanted):
+            raise AccountError(f"a token id is {TOKEN_ID_LENGTH} hex digits (see: makegood users tokens "
+                               f"{user.name}); got {str(token_id_)[:40]!r}")
+        with unit_of_work(self._write) as s:
+            hashes = [h for h in s.execute(select(t.api_tokens.c.token_hash)
+                                           .where(t.api_tokens.c.user_name == user.name)).scalars()
+                      if token_id(h) == wanted]
+            if not hashes:
+                raise AccountError(f"{user.name} has no token {wanted}")
+            s.execute(delete(t.api_tokens).where(t.api_tokens.c.token_hash.in_(hashes)))
 
     # -- browser sessions -------------------------------------------------------------------------
     def create_session(self, name: str) -> tuple[str, str]:

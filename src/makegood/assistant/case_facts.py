@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping, Optional
 
+from makegood.services.grants import history_of
 from makegood.errors import CaseError
 from makegood.money import to_money
 from makegood.nlp import Entity
@@ -42,11 +43,36 @@ def needed_facts(catalog: Catalog, situation: str) -> set[str]:
     return named
 
 
-def slots_to_ask(catalog: Catalog, situation: str) -> list[str]:
+# How often the customer may give a fact we cannot use (an order we cannot find, an amount
+# we cannot read) before the case goes to a person with everything said so far: one retry,
+# never a loop.
+MAX_FACT_MISSES = 2
+
+
+def slots_to_ask(catalog: Catalog, situation: str, misses: object = 0) -> list[str]:
     """The order number first (it identifies the customer and every company fact), then the
-    conversation facts this situation's policy needs, in a fixed order."""
+    conversation facts this situation's policy needs, in a fixed order. Nothing more once the
+    customer has missed MAX_FACT_MISSES times: the bot stops asking and hands over."""
+    if gave_up(misses):
+        return []
     needed = needed_facts(catalog, situation)
     return ["order_id"] + [slot for slot in FACT_SLOTS if slot in needed]
+
+
+def gave_up(misses: object) -> bool:
+    try:
+        return int(float(misses or 0)) >= MAX_FACT_MISSES
+    except (TypeError, ValueError):
+        return False
+
+
+_BARE_ORDER = re.compile(r"(?<![\d.$£€])(?:mg\s*[-#]?\s*)?(\d{2})\s?(\d{3})(?![\d.,%])", re.I)
+
+
+def order_in_text(text: str) -> Optional[str]:
+    """An order number the customer typed bare, when asked for one: "10422", "10 422"."""
+    found = _BARE_ORDER.findall((text or "")[:500])
+    return f"MG-{found[0][0]}{found[0][1]}" if len(found) == 1 else None
 
 
 def value_for_slot(slot: str, entities: Iterable[Entity]) -> Optional[str]:
@@ -127,7 +153,8 @@ def build_case(catalog: Catalog, customers, situation: str, slots: Mapping[str, 
     facts = {k: v for k, v in known.items() if k in catalog.facts}
     facts.update(conversation)
     facts.update(derive(catalog, situation, facts))
-    return CaseContext(Case.build(catalog, situation, facts), customer_id, order_id)
+    history = history_of(customers.grants_for(customer_id), order_id, today) if customer_id else None
+    return CaseContext(Case.build(catalog, situation, facts, history=history), customer_id, order_id)
 
 
 def opening_slots(catalog: Catalog, situation: str, entities: Iterable[Entity]) -> dict[str, Optional[str]]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Mapping, Optional, Sequence
 
-from makegood.assistant.case_facts import CaseContext, OrderNotFound, build_case
+from makegood.assistant.case_facts import CaseContext, OrderNotFound, build_case, gave_up
 from makegood.assistant.phrasing import describe, describe_plan, params
-from makegood.assistant.services import Services
-from makegood.errors import CaseError
+from makegood.services.bootstrap import Services
+from makegood.errors import CaseError, LimitReached
 from makegood.jsonable import to_jsonable
 from makegood.money import fmt
 from makegood.nlp import Entity
@@ -59,6 +60,15 @@ class Turn:
     entities: Sequence[Entity]
     user_turns: int
     transcript: Sequence[Mapping[str, str]] = ()
+    session: str = ""  # which session of this sender (a restart starts a new one)
+
+    def key(self, move: str) -> str:
+        """The ledger's idempotency key for this move at this turn of this session."""
+        return f"{move}:{self.session}:{self.user_turns}" if self.session else f"{move}:{self.user_turns}"
+
+    def owns(self, proposal: Any) -> bool:
+        """Was `proposal` logged in this session (not a case from before a restart)?"""
+        return not self.session or f":{self.session}:" in str(getattr(proposal, "turn_key", ""))
 
 
 class Assistant:
@@ -74,6 +84,12 @@ class Assistant:
         except OrderNotFound as missing:
             return Reply(slots={"order_id": None}).say("utter_order_not_found", order_id=missing.order_id)
         found = options(self.s.catalog, ctx.case, BOT_TIER)
+        if gave_up(turn.slots.get("fact_misses")) and (found.missing_facts or not ctx.order_id):
+            # They tried and we could not use what they gave: a person takes it from here, with
+            # everything said so far (never a loop of the same question).
+            what = "an order number we could find" if not ctx.order_id else ", ".join(found.missing_facts)
+            return self._handoff(turn, ctx, found, reason=f"the customer could not give {what}",
+                                 previous=self._open_proposal(turn))
         if turn.situation == "missed_payment" and ctx.case.facts.get("debt_amount") is not None:
             proposal = self._log(turn, ctx, found, status="offered", key="propose",
                                  context={"menu": [], "asked": "affordability"})
@@ -94,7 +110,10 @@ class Assistant:
     def accept(self, turn: Turn) -> Reply:
         proposal = self._open_proposal(turn)
         if proposal is None:
-            return Reply().say("utter_nothing_open")
+            # A case in progress with nothing offered yet (e.g. the order number came outside the
+            # form): make the offer now rather than claim there is no case.
+            return self.propose(turn) if turn.situation and turn.stage not in ("resolved", "handed_off") \
+                else Reply().say("utter_nothing_open")
         menu = (proposal.context or {}).get("menu") or []
         if not menu:
             return Reply().say("utter_ask_affordability" if turn.stage == "asked_afford" else "utter_how_can_i_help")
@@ -104,10 +123,10 @@ class Assistant:
         if index is None:
             return Reply().say("utter_ask_which_option")
         chosen = menu[index]
-        self.s.ledger.update_proposal(proposal.public_id, option_chosen=chosen, status="accepted")
-        if chosen.get("counts_as_exception") and proposal.customer_id:
-            self.s.customers.record_exception(proposal.customer_id, proposal.order_id, proposal.situation,
-                                              chosen.get("size"), self.s.today())
+        try:
+            self.s.ledger.update_proposal(proposal.public_id, option_chosen=chosen, status="accepted")
+        except LimitReached as limit:
+            return self.handoff(turn, reason=f"limit reached: {limit}")
         return (Reply(slots={"stage": "resolved"}, proposal_id=proposal.public_id)
                 .say("utter_resolution_confirmed", option=chosen["text"], proposal_id=proposal.public_id)
                 .say("utter_thank_customer"))
@@ -122,17 +141,23 @@ class Assistant:
             ctx = self._case(turn)
         except OrderNotFound as missing:
             return Reply(slots={"order_id": None}).say("utter_order_not_found", order_id=missing.order_id)
-        result = judge_ask(self.s.catalog, ctx.case, BOT_TIER, amount=amount, percent=percent)
         found = options(self.s.catalog, ctx.case, BOT_TIER)
+        try:
+            result = judge_ask(self.s.catalog, ctx.case, BOT_TIER, amount=amount, percent=percent)
+        except CaseError:
+            # Negative, not a number, or beyond any case ("$2,000,000"): a plain answer, and the
+            # offers still stand, so the customer can pick one or name another figure.
+            return self._out_of_range(turn, ctx, found)
         ask = {"remedy": result.remedy, "size": str(result.asked)}
         if result.verdict == "accept":
             option = result.accepted
             item = _menu_json([option])[0]
-            proposal = self._log(turn, ctx, found, status="accepted", key="fair-ask", chosen=item, ask=ask,
-                                 context={"menu": [item]})
-            if self._counts(ctx, option):
-                self.s.customers.record_exception(ctx.customer_id, ctx.order_id, ctx.case.situation, option.size,
-                                                  self.s.today())
+            try:
+                proposal = self._log(turn, ctx, found, status="accepted", key="fair-ask", chosen=item, ask=ask,
+                                     context={"menu": [item]})
+            except LimitReached as limit:
+                return self._handoff(turn, ctx, found, reason=f"limit reached: {limit}", ask=ask,
+                                     previous=self._open_proposal(turn))
             return (Reply(slots={"stage": "resolved"}, proposal_id=proposal.public_id)
                     .say("utter_resolution_confirmed", option=item["text"], proposal_id=proposal.public_id)
                     .say("utter_thank_customer"))
@@ -180,6 +205,11 @@ class Assistant:
             return (Reply(slots={"stage": "offered"}, proposal_id=proposal.public_id)
                     .say("utter_plan_accepted", weekly=fmt(p.weekly), weeks=p.weeks, final=fmt(p.final_payment)))
         menu = [_plan_json(p) for p in result.alternatives[:MENU_SIZE]]
+        if not menu:  # no plan the bot may offer (e.g. a balance above its limit): a person decides
+            return self._handoff(turn, ctx, found, reason=f"no payment plan in the bot's authority fits a "
+                                 f"balance of {fmt(debt)} at {fmt(result.asked_weekly)} a week", ask=ask,
+                                 previous=self._open_proposal(turn),
+                                 tier=result.approval.required_tier if result.approval else None)
         context = {"menu": menu, "declined_ask": ask,
                    "ask_needs_tier": result.approval.required_tier.value if result.approval else None}
         proposal = self._log(turn, ctx, found, status="offered", key="plan", ask=ask, context=context)
@@ -190,6 +220,15 @@ class Assistant:
         if result.approval:
             reply.say("utter_plan_needs_approval", weekly=fmt(result.asked_weekly))
         reply.say("utter_ask_choice")
+        return reply
+
+    def _out_of_range(self, turn: Turn, ctx: CaseContext, found: OptionSet) -> Reply:
+        value = ctx.case.facts.get("order_value")
+        plain = (Say("utter_ask_out_of_range", {"order_value": fmt(Decimal(str(value)))}) if value is not None
+                 else Say("utter_amount_not_understood"))
+        # With nothing on the table yet, put the offers there, so the answer is never only a no.
+        reply = self.propose(turn) if self._open_proposal(turn) is None and found.offers else Reply()
+        reply.says.insert(0, plain)
         return reply
 
     # -- "no" --------------------------------------------------------------------------------------
@@ -259,13 +298,9 @@ class Assistant:
     def _case(self, turn: Turn) -> CaseContext:
         return build_case(self.s.catalog, self.s.customers, turn.situation, turn.slots, self.s.today())
 
-    def _counts(self, ctx: CaseContext, option: Option) -> bool:
-        rule = next((r for r in self.s.catalog.situation(ctx.case.situation).remedies if r.id == option.rule), None)
-        return bool(rule and rule.counts_as_exception and ctx.customer_id)
-
     def _open_proposal(self, turn: Turn):
         for proposal in self.s.ledger.list(conversation_id=turn.conversation_id, limit=5):
-            if proposal.status == "offered":
+            if proposal.status == "offered" and turn.owns(proposal):
                 return proposal
         return None
 
@@ -280,7 +315,7 @@ class Assistant:
 
         proposal = ProposalIn(
             conversation_id=turn.conversation_id,
-            turn_key=f"{key}:{turn.user_turns}",
+            turn_key=turn.key(key),
             channel=turn.channel,
             situation=turn.situation or "unknown",
             customer_id=ctx.customer_id if ctx else None,
@@ -328,7 +363,7 @@ _KEYWORDS = {
 def pick(text: str, menu: Sequence[Mapping[str, Any]]) -> Optional[int]:
     """Which menu item the customer means: a number, an ordinal, or words naming the remedy."""
     lowered = (text or "").lower()[:500]
-    number = re.search(r"(?<![\d$.])([1-9])(?![\d.%])", lowered)
+    number = re.search(r"(?<![\d$.\-−])([1-9])(?![\d.%])", lowered)
     if number and int(number.group(1)) <= len(menu) and "$" not in lowered:
         return int(number.group(1)) - 1
     for word, index in _ORDINALS.items():

@@ -2,7 +2,7 @@
 inside the signed-in agent's authority (and who could approve the rest), suggest what to
 say and what to ask next, and log the remedy the agent chooses — re-checked server-side.
 
-No HTTP here (see `makegood.desk`); `suggest` and `log` take `makegood.assistant.services.Services`.
+No HTTP here (see `makegood.desk`); `suggest` and `log` take `makegood.services.bootstrap.Services`.
 """
 
 from makegood.copilot.core import (

@@ -27,12 +27,13 @@ from makegood.assistant.case_facts import (
     DERIVED, FACT_SLOTS, CaseContext, OrderNotFound, build_case, opening_slots, parse_slot, slots_to_ask,
 )
 from makegood.assistant.phrasing import describe
-from makegood.assistant.services import Services
+from makegood.services.bootstrap import Services
 from makegood.copilot.understanding import Parsed, Understanding
 from makegood.errors import CaseError, MakegoodError
 from makegood.jsonable import to_jsonable
 from makegood.policy import SITUATIONS, Case, Catalog, Option, Tier, check, options
 from makegood.policy.limits import cost_of, natural_size
+from makegood.policy.check import parse_size
 from makegood.policy.options import OptionSet
 
 log_ = logging.getLogger(__name__)
@@ -168,7 +169,10 @@ def conversation_facts(catalog: Catalog, facts: Mapping[str, Any]) -> dict[str, 
             raise CaseError(f"{name} is worked out from the order; it is not taken from the conversation")
     unknown = sorted(name for name in facts if name not in FACT_SLOTS)
     if unknown:
-        raise CaseError(f"unknown fact{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+        # Names come from the client: quote a few, shortened, so the message stays one readable line.
+        named = ", ".join(repr(n[:40] + ("…" if len(n) > 40 else "")) for n in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        raise CaseError(f"unknown fact{'s' if len(unknown) > 1 else ''} {named}{more}; "
                         f"the copilot takes {', '.join(FACT_SLOTS)}")
     clean: dict[str, Any] = {}
     for name, value in facts.items():
@@ -463,6 +467,18 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
 
 
 # -- log -------------------------------------------------------------------------------------------
+def _earlier_log(services: Services, request: LogRequest):
+    size: Any = None
+    if not request.idempotency_key:
+        if request.size is None or request.remedy not in services.catalog.remedies:
+            return None  # keyed by the size the check would work out: nothing to look up yet
+        try:
+            size = parse_size(services.catalog, request.remedy, request.size)
+        except CaseError:
+            return None  # the check below says what is wrong with it
+    return services.ledger.find(request.conversation_id, _turn_key(request, size))
+
+
 def _turn_key(request: LogRequest, size: Any) -> str:
     if request.idempotency_key:
         key = request.idempotency_key
@@ -480,6 +496,11 @@ def log(services: Services, request: LogRequest):
     Idempotent on the idempotency key (else on remedy, size, situation and order)."""
     from makegood.ledger import ProposalIn
 
+    # A retry returns what the first call stored, before anything is re-judged: the first
+    # call's own grant must not count against its retry.
+    earlier = _earlier_log(services, request)
+    if earlier is not None:
+        return earlier
     tier = agent_tier(request.agent)
     catalog = services.catalog
     situation_spec = catalog.situation(str(request.situation or ""))  # CaseError naming the known ones
@@ -526,7 +547,4 @@ def log(services: Services, request: LogRequest):
         requested_by=request.agent.name,
         status=status,
     ))
-    if proposal.created and status == "accepted" and rule.counts_as_exception and ctx.customer_id:
-        # Granted now, within the agent's own authority: it counts towards the customer's history.
-        services.customers.record_exception(ctx.customer_id, ctx.order_id, situation, size, services.today())
-    return proposal
+    return proposal  # accepted: the ledger's grant guard recorded it in the customer's history

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text, true
 
 from makegood.db import Money, metadata
 
@@ -41,4 +41,12 @@ exception_history = Table(
     Column("granted_on", Date, nullable=False),
     # "granted": recorded when a remedy was given; "demo": written by seed_demo (re-seeding replaces those).
     Column("source", String(16), nullable=False),
+    # Every grant is a row (cumulative limits); `counts` says whether it is an exception.
+    Column("remedy", String(64), nullable=True),
+    Column("kind", String(8), nullable=True),
+    Column("proposal_id", String(16), nullable=True),
+    Column("counts", Boolean, nullable=False, server_default=true()),
+    # One grant per proposal: a retried acceptance can never grant twice.
+    Index("uq_exception_history_proposal", "proposal_id", unique=True),
+    Index("ix_exception_history_order", "order_id"),
 )

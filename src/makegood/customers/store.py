@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Iterable, Optional, Protocol, Sequence, Union, runtime_checkable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, true, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from makegood.customers import schema as t
 from makegood.db import session_factory, unit_of_work
@@ -54,6 +55,10 @@ class ExceptionRecord:
     amount: Decimal
     granted_on: date
     source: str = GRANTED
+    remedy: Optional[str] = None  # None on demo history rows
+    kind: Optional[str] = None
+    proposal_id: Optional[str] = None  # the proposal that granted it: one grant per proposal
+    counts: bool = True  # counts towards recent_exceptions
 
 
 @runtime_checkable
@@ -70,7 +75,13 @@ class CustomerStore(Protocol):
                     period_days: int) -> dict[str, object]: ...
 
     def record_exception(self, customer_id: str, order_id: Optional[str], situation: str, amount: object,
-                         when: Union[date, datetime]) -> ExceptionRecord: ...
+                         when: Union[date, datetime], *, remedy: Optional[str] = None, kind: Optional[str] = None,
+                         proposal_id: Optional[str] = None, counts: bool = True,
+                         session: Optional[Session] = None) -> ExceptionRecord: ...
+
+    def grants_for(self, customer_id: str, *, session: Optional[Session] = None) -> list[ExceptionRecord]: ...
+
+    def lock_customer(self, customer_id: str, *, session: Optional[Session] = None) -> None: ...
 
 
 # -- the facts, computed the same way by every store ------------------------------------------------
@@ -99,6 +110,16 @@ def order_facts(order: Order, *, today: date) -> dict[str, object]:
 def period_start(today: date, period_days: int) -> date:
     """The first day counted in "the last `period_days` days": [today - period_days, today]."""
     return today - timedelta(days=int(period_days))
+
+
+def _grant_record(customer_id: str, order_id: Optional[str], situation: str, amount: object,
+                  when: Union[date, datetime], remedy: Optional[str], kind: Optional[str],
+                  proposal_id: Optional[str], counts: bool) -> ExceptionRecord:
+    return ExceptionRecord(customer_id=canonical_customer_id(customer_id),
+                           order_id=canonical_order_id(order_id) or None,
+                           situation=_situation(situation), amount=to_money(amount, "exception amount"),
+                           granted_on=_as_date(when), remedy=remedy, kind=kind, proposal_id=proposal_id,
+                           counts=bool(counts))
 
 
 def canonical_order_id(order_id: object) -> str:
@@ -182,29 +203,51 @@ class SqlCustomerStore(_FactsMixin):
 
     def _count_exceptions(self, customer_id: str, start: date, end: date) -> int:
         h = t.exception_history
-        query = select(func.count()).select_from(h).where(h.c.customer_id == customer_id,
+        query = select(func.count()).select_from(h).where(h.c.customer_id == customer_id, h.c.counts == true(),
                                                           h.c.granted_on >= start, h.c.granted_on <= end)
         with unit_of_work(self._read) as s:
             return int(s.execute(query).scalar_one())
 
     def record_exception(self, customer_id: str, order_id: Optional[str], situation: str, amount: object,
-                         when: Union[date, datetime]) -> ExceptionRecord:
-        """Remember that a remedy was granted, so recent_exceptions counts it."""
-        record = ExceptionRecord(customer_id=canonical_customer_id(customer_id),
-                                 order_id=canonical_order_id(order_id) or None,
-                                 situation=_situation(situation), amount=to_money(amount, "exception amount"),
-                                 granted_on=_as_date(when))
-        with unit_of_work(self._write) as s:
-            if s.execute(select(t.customers.c.id).where(t.customers.c.id == record.customer_id)).first() is None:
-                raise CaseError(f"no customer {record.customer_id}")
-            if record.order_id is not None:
-                owner = s.execute(select(t.orders.c.customer_id).where(t.orders.c.id == record.order_id)).scalar()
-                if owner is None:
-                    raise CaseError(f"no order {record.order_id}")
-                if owner != record.customer_id:
-                    raise CaseError(f"order {record.order_id} does not belong to customer {record.customer_id}")
-            s.execute(insert(t.exception_history).values(**vars(record)))
+                         when: Union[date, datetime], *, remedy: Optional[str] = None, kind: Optional[str] = None,
+                         proposal_id: Optional[str] = None, counts: bool = True,
+                         session: Optional[Session] = None) -> ExceptionRecord:
+        """Remember that a remedy was granted (cumulative limits; recent_exceptions when it
+        `counts`). With `session`, inside the caller's unit of work: it commits with the grant."""
+        record = _grant_record(customer_id, order_id, situation, amount, when, remedy, kind, proposal_id, counts)
+        if session is not None:
+            self._insert_grant(session, record)
+        else:
+            with unit_of_work(self._write) as s:
+                self._insert_grant(s, record)
         return record
+
+    def grants_for(self, customer_id: str, *, session: Optional[Session] = None) -> list[ExceptionRecord]:
+        if session is None:
+            return self.exceptions_for(customer_id)
+        h = t.exception_history
+        rows = session.execute(select(h).where(h.c.customer_id == canonical_customer_id(customer_id))).mappings()
+        return [ExceptionRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
+
+    def lock_customer(self, customer_id: str, *, session: Optional[Session] = None) -> None:
+        """Serialise grants to one customer: the caller's transaction holds the customer's row
+        until it commits (SQLite: the writer lock the unit of work already holds)."""
+        if session is None or session.get_bind().dialect.name == "sqlite":
+            return
+        c = t.customers
+        session.execute(select(c.c.id).where(c.c.id == canonical_customer_id(customer_id)).with_for_update())
+
+    @staticmethod
+    def _insert_grant(s: Session, record: ExceptionRecord) -> None:
+        if s.execute(select(t.customers.c.id).where(t.customers.c.id == record.customer_id)).first() is None:
+            raise CaseError(f"no customer {record.customer_id}")
+        if record.order_id is not None:
+            owner = s.execute(select(t.orders.c.customer_id).where(t.orders.c.id == record.order_id)).scalar()
+            if owner is None:
+                raise CaseError(f"no order {record.order_id}")
+            if owner != record.customer_id:
+                raise CaseError(f"order {record.order_id} does not belong to customer {record.customer_id}")
+        s.execute(insert(t.exception_history).values(**vars(record)))
 
     # -- loading (seed_demo, admin tools) ---------------------------------------------------------
     def upsert(self, customers: Iterable[Customer] = (), orders: Iterable[Order] = (),
@@ -271,14 +314,22 @@ class InMemoryCustomerStore(_FactsMixin):
         return sorted((e for e in self.exceptions if e.customer_id == cid), key=lambda e: e.granted_on, reverse=True)
 
     def _count_exceptions(self, customer_id: str, start: date, end: date) -> int:
-        return sum(1 for e in self.exceptions if e.customer_id == customer_id and start <= e.granted_on <= end)
+        return sum(1 for e in self.exceptions
+                   if e.customer_id == customer_id and e.counts and start <= e.granted_on <= end)
+
+    def grants_for(self, customer_id: str, *, session: Optional[Session] = None) -> list[ExceptionRecord]:
+        return self.exceptions_for(customer_id)
+
+    def lock_customer(self, customer_id: str, *, session: Optional[Session] = None) -> None:
+        return None  # one process, one list: nothing to serialise
 
     def record_exception(self, customer_id: str, order_id: Optional[str], situation: str, amount: object,
-                         when: Union[date, datetime]) -> ExceptionRecord:
-        record = ExceptionRecord(customer_id=canonical_customer_id(customer_id),
-                                 order_id=canonical_order_id(order_id) or None,
-                                 situation=_situation(situation), amount=to_money(amount, "exception amount"),
-                                 granted_on=_as_date(when))
+                         when: Union[date, datetime], *, remedy: Optional[str] = None, kind: Optional[str] = None,
+                         proposal_id: Optional[str] = None, counts: bool = True,
+                         session: Optional[Session] = None) -> ExceptionRecord:
+        record = _grant_record(customer_id, order_id, situation, amount, when, remedy, kind, proposal_id, counts)
+        if record.proposal_id is not None and any(e.proposal_id == record.proposal_id for e in self.exceptions):
+            raise CaseError(f"{record.proposal_id} has already been granted")
         if record.customer_id not in self.customers:
             raise CaseError(f"no customer {record.customer_id}")
         if record.order_id is not None:

@@ -19,7 +19,7 @@ from sanic.response import HTTPResponse, json
 from makegood.desk import auth
 from makegood.desk.app import blocking, desk_of
 from makegood.desk.openapi import openapi_document
-from makegood.errors import MakegoodError
+from makegood.errors import MakegoodError, shown
 from makegood.jsonable import to_jsonable
 
 MAX_TURNS = 200
@@ -37,7 +37,7 @@ def register(app: Any) -> None:
 
 
 def _error(message: str, status: int) -> HTTPResponse:
-    return json({"error": message}, status=status)
+    return json({"error": shown(message)}, status=status)
 
 
 def _copilot_allowed(request: Any) -> Optional[HTTPResponse]:
@@ -60,6 +60,8 @@ def parse_body(raw: Optional[bytes]) -> dict[str, Any]:
         body = jsonlib.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except ValueError as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("the request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest(f"the request body must be a JSON object, got {_type(body)}")
     return body

@@ -25,7 +25,7 @@ from sanic.response import HTTPResponse, html, json, redirect
 
 from makegood.desk import auth
 from makegood.desk.present import FILTERS
-from makegood.errors import DecisionConflict, LedgerError, MakegoodError, StoreUnavailable
+from makegood.errors import DecisionConflict, LedgerError, MakegoodError, StoreUnavailable, shown
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,7 @@ def classify(exc: BaseException) -> tuple[int, str]:
 
 async def _on_error(request: Any, exc: BaseException) -> HTTPResponse:
     status, message = classify(exc)
+    message = shown(message)
     if status >= 500 and status != 503:
         log.exception("desk error on %s", getattr(request, "path", "?"), exc_info=exc)
     if request is None or auth.is_api(request.path) or request.path in ("/chat/send", "/health"):

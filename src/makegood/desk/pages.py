@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from sanic.response import HTTPResponse, json, redirect
 
-from makegood import approvals
+from makegood.services import decisions
 from makegood.desk import auth
 from makegood.desk.app import blocking, desk_of
 from makegood.desk.present import transcript
@@ -96,7 +96,10 @@ async def login(request: Any) -> HTTPResponse:
                            error="The sign-in form expired. Please try again.")
     if not name or not password:
         return _login_page(request, next_path, name=name, status=400, error="Enter your name and password.")
-    user = await blocking(desk.accounts.authenticate, name, password[:1024])
+    attempt = await blocking(desk.accounts.sign_in, name, password[:1024], _client_address(request))
+    if attempt.locked:
+        return _locked_out(request, next_path, name, attempt.retry_after)
+    user = attempt.user
     if user is None or not getattr(user, "active", True):
         return _login_page(request, next_path, name=name, status=401,
                            error="That name and password don't match. Please try again.")
@@ -108,6 +111,30 @@ async def login(request: Any) -> HTTPResponse:
     response = redirect(auth.safe_next(next_path), status=303)
     auth.cookie(response, auth.SESSION_COOKIE, session_id, secure=desk.secure_cookies)
     auth.forget_cookie(response, auth.LOGIN_COOKIE, secure=desk.secure_cookies, path="/login")
+    return response
+
+
+def _client_address(request: Any) -> str:
+    """The client's address for sign-in throttling: the proxy-reported one when the app is
+    configured to trust a proxy (Sanic's remote_addr), else the peer's."""
+    return str(getattr(request, "remote_addr", "") or getattr(request, "ip", "") or "")[:64]
+
+
+def _locked_out(request: Any, next_path: str, name: str, seconds: int) -> HTTPResponse:
+    """429 with Retry-After: the login page with a lockout notice, or JSON for API clients."""
+    seconds = max(1, int(seconds))
+    minutes = (seconds + 59) // 60
+    until = datetime.now(timezone.utc).timestamp() + seconds
+    at = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M UTC")
+    wait = f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds >= 60 else f"{seconds} seconds"
+    message = (f"Too many failed sign-ins for this account or from your address: signing in is paused for "
+               f"{wait} (until {at}). Try again then, or ask an admin to unlock your account.")
+    headers = {"Retry-After": str(seconds)}
+    accept = (request.headers.get("accept") or "").lower()
+    if "application/json" in accept and "text/html" not in accept:
+        return json({"error": message, "retry_after": seconds}, status=429, headers=headers)
+    response = _login_page(request, next_path, name=name, status=429, error=message)
+    response.headers["Retry-After"] = headers["Retry-After"]
     return response
 
 
@@ -170,7 +197,7 @@ async def decide(request: Any, public_id: str) -> HTTPResponse:
     version_text = _form(request, "version", 20)
     expected = int(version_text) if version_text.isdigit() else None
     try:
-        updated = await blocking(approvals.decide, desk.services(), current.public_id, actor=user.name, role=role,
+        updated = await blocking(decisions.decide, desk.services(), current.public_id, actor=user.name, role=role,
                                  decision=decision, note=note, expected_version=expected)
     except DecisionConflict:
         fresh = await _load(request, public_id)

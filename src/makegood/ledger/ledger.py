@@ -22,15 +22,17 @@ import json
 import random
 import secrets
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Engine, URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy import exc as sa_exc, inspect as sa_inspect
 
 from makegood.db import is_sqlite, make_engine, migrate as run_migrations, session_factory, unit_of_work
 from makegood.errors import CaseError, DecisionConflict, LedgerError
+from makegood.errors import StoreUnavailable
 from makegood.ledger import schema as t
 from makegood.ledger.canonical import (
     GENESIS_HASH, canonical, chain_hash, iso, plain, row_digest, row_snapshot,
@@ -40,6 +42,9 @@ from makegood.ledger.model import (
 )
 from makegood.ledger.rules import AGREEING, judge, same_person
 from makegood.policy.tiers import Tier
+
+GRANTED_STATUSES = (ACCEPTED, APPROVED)  # a proposal in one of these has given the customer something
+GrantHook = Callable[[Session, Mapping[str, Any]], None]
 
 # PostgreSQL: appends to the chain are serialised with a transaction-scoped advisory lock
 # taken just before reading the last event. We chose it over `SELECT ... FOR UPDATE` on the
@@ -95,17 +100,24 @@ class Ledger:
     """The proposal ledger over an Engine (SQLite or PostgreSQL). Thread-safe: every call
     opens its own unit of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_grant: Optional[GrantHook] = None) -> None:
         self.engine = engine
+        # Called inside the transaction that makes a proposal accepted or approved, after the
+        # proposal's row is written: it may refuse (raise), and then nothing is written at all.
+        self.on_grant = on_grant
         self._write = session_factory(engine)
         self._read = session_factory(engine, read_only=True)
 
     @classmethod
-    def from_url(cls, url: Union[str, URL], migrate: bool = True) -> "Ledger":
+    def from_url(cls, url: Union[str, URL], migrate: bool = True, on_grant: Optional[GrantHook] = None) -> "Ledger":
         engine = make_engine(url)
         if migrate:
             run_migrations(engine)
-        return cls(engine)
+        return cls(engine, on_grant=on_grant)
+
+    def _granting(self, s: Session, before: Optional[str], stored: Mapping[str, Any]) -> None:
+        if self.on_grant is not None and stored["status"] in GRANTED_STATUSES and before not in GRANTED_STATUSES:
+            self.on_grant(s, stored)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -131,6 +143,7 @@ class Ledger:
                     row = dict(values, public_id=self._new_public_id(s), version=1, created_at=now, updated_at=now)
                     pk = s.execute(insert(t.proposals).values(**row)).inserted_primary_key[0]
                     stored = self._proposal_row(s, pk)
+                    self._granting(s, None, stored)
                     self._append(s, "proposal_logged", stored, "proposals", stored, {"status": stored["status"]}, now)
                     result = self._proposal(s, stored)
                 return _created(result)
@@ -236,6 +249,7 @@ class Ledger:
             row_id = self._update_versioned(s, current, seen, dict(changes, updated_at=now),
                                             f"{pid} was changed by someone else a moment ago; reload it")
             stored = self._proposal_row(s, row_id)
+            self._granting(s, current.status, stored)
             change = {"fields": sorted(changes), "status": [current.status, stored["status"]],
                       "version": stored["version"]}
             self._append(s, "status_changed", stored, "proposals", stored, change, now)
@@ -313,6 +327,7 @@ class Ledger:
             )).inserted_primary_key[0]
             decision_row = self._row(s, t.decisions, decision_pk)
             stored = self._proposal_row(s, row_id)
+            self._granting(s, current.status, stored)
             # Row writes first, then the appends (see CHAIN_LOCK_KEY).
             self._append(s, "decision", stored, "decisions", decision_row, None, now)
             change = {"status": [current.status, stored["status"]],
@@ -413,24 +428,58 @@ class Ledger:
             hash=chain_hash(prev_hash, kind, payload, digest),
         ))
 
-    def verify(self) -> VerifyReport:
+    def head(self) -> tuple[int, str]:
+        """(number of audit events, hash of the last one): what an anchor records. Events are
+        numbered 1..n without gaps, so the last id is the count."""
+        with unit_of_work(self._read) as s:
+            last = s.execute(select(t.audit_events.c.id, t.audit_events.c.hash)
+                             .order_by(t.audit_events.c.id.desc()).limit(1)).first()
+        return (0, GENESIS_HASH) if last is None else (int(last.id), str(last.hash))
+
+    def verify(self, anchors: Sequence[Any] = ()) -> VerifyReport:
         """Walk the audit chain and compare it with the tables.
 
         Catches: an edited event (hash), a broken link (prev_hash), a deleted event (ids not
         contiguous), an edited proposal/decision/review row (differs from its last event),
-        a deleted row (its last event has no row) and a row written around the ledger (no
-        event). A rewritten tail of the chain can only be caught by comparing `head_hash`
-        with a copy kept elsewhere.
+        a deleted row (its last event has no row), a row written around the ledger (no
+        event) and a row or event whose stored bytes no longer decode. A deleted or
+        rewritten tail of the chain is caught with `anchors` (makegood.ledger.anchor.Anchor,
+        read from a head-anchor log kept elsewhere): each anchored (events, head_hash) must
+        still be in the chain at its position.
+
+        Never raises for what it finds: an unreadable database is a problem in the report.
         """
+        try:
+            return self._verify(anchors)
+        except StoreUnavailable as exc:
+            problem = f"the ledger cannot be read: {exc}"
+        except sa_exc.SQLAlchemyError as exc:
+            problem = f"the ledger cannot be read (the database may be corrupt): {_db_reason(exc)}"
+        return VerifyReport(ok=False, checked=0, problems=[problem], head_hash="", anchors=0)
+
+    def _verify(self, anchors: Sequence[Any]) -> VerifyReport:
         problems: list[str] = []
         last_event: dict[tuple[str, int], tuple[int, str, dict, str]] = {}
         checked = 0
         expected_id = 1
-        prev_hash = GENESIS_HASH
+        prev_hash: Optional[str] = GENESIS_HASH
+        anchored = {int(a.events) for a in anchors}
+        hashes_at: dict[int, str] = {}
         with unit_of_work(self._read) as s:
-            events = s.execute(select(t.audit_events).order_by(t.audit_events.c.id)).mappings()
-            for ev in events:
+            missing_tables = [name for name in ("audit_events", *_TABLES)
+                              if not sa_inspect(s.connection()).has_table(name)]
+            if missing_tables:
+                return VerifyReport(ok=False, checked=0, head_hash="", anchors=0, problems=[
+                    f"the database has no ledger tables ({', '.join(missing_tables)} missing): it is not the "
+                    f"ledger's database, or it was never migrated (makegood db upgrade)"])
+            events = select(*[t.audit_events.c[name] for name in _EVENT_COLUMNS]).order_by(t.audit_events.c.id)
+            for event_id, ev, error in _readable(s, events, t.audit_events):
                 checked += 1
+                if ev is None:
+                    problems.append(f"audit event {event_id} cannot be read ({_short(error)}): its stored bytes "
+                                    f"were changed outside the ledger")
+                    expected_id, prev_hash = event_id + 1, None
+                    continue
                 label = f"audit event {ev['id']} ({ev['kind']} on {ev['proposal_public_id']})"
                 if ev["id"] != expected_id:
                     if expected_id == 1:
@@ -441,30 +490,43 @@ class Ledger:
                                    else f"events {expected_id} to {ev['id'] - 1} are")
                         problems.append(f"audit {missing} missing: ids jump from {expected_id - 1} to {ev['id']} "
                                         f"(deleted from the chain)")
-                elif ev["prev_hash"] != prev_hash:
+                elif prev_hash is not None and ev["prev_hash"] != prev_hash:
                     problems.append(f"{label}: its prev_hash does not match the hash of event {ev['id'] - 1} "
                                     f"(the chain was broken or rewritten)")
-                if chain_hash(ev["prev_hash"], ev["kind"], ev["payload"], ev["row_digest"]) != ev["hash"]:
+                try:
+                    intact = chain_hash(ev["prev_hash"], ev["kind"], ev["payload"], ev["row_digest"]) == ev["hash"]
+                except (TypeError, ValueError, AttributeError):
+                    intact = False
+                if not intact:
                     problems.append(f"{label}: its hash does not match its content (the event was edited)")
                 expected_id = ev["id"] + 1
                 prev_hash = ev["hash"]
+                if ev["id"] in anchored:
+                    hashes_at[ev["id"]] = ev["hash"]
                 try:
                     payload = json.loads(ev["payload"])
                     table, row = payload["table"], payload["row"]
                     key = (table, int(row["id"]))
-                except (ValueError, KeyError, TypeError):
+                    digest_ok = row_digest(row) == ev["row_digest"]
+                except (ValueError, KeyError, TypeError, AttributeError):
                     problems.append(f"{label}: its payload is not a readable audit record")
                     continue
-                if row_digest(row) != ev["row_digest"]:
+                if not digest_ok:
                     problems.append(f"{label}: its row_digest does not match the row in its payload")
                 last_event[key] = (ev["id"], ev["row_digest"], row, ev["proposal_public_id"])
+            last_id = expected_id - 1
 
             public_ids = dict(s.execute(select(t.proposals.c.id, t.proposals.c.public_id)).all())
             seen: set[tuple[str, int]] = set()
             for table_name, table in _TABLES.items():
-                for row in s.execute(select(table).order_by(table.c.id)).mappings():
-                    key = (table_name, row["id"])
+                for row_id, row, error in _readable(s, select(table).order_by(table.c.id), table):
+                    key = (table_name, row_id)
                     seen.add(key)
+                    if row is None:
+                        owner = f"{table_name[:-1]} row {row_id}"
+                        problems.append(f"{owner} cannot be read ({_short(error)}): its stored bytes were changed "
+                                        f"outside the ledger")
+                        continue
                     what = _describe(table_name, row, public_ids)
                     if key not in last_event:
                         problems.append(f"{what} has no audit event: it was written around the ledger")
@@ -480,7 +542,10 @@ class Ledger:
                     table_name, row_id = key
                     what = _describe(table_name, logged, {}, pid)
                     problems.append(f"{what} is missing: it was deleted after audit event {event_id}")
-        return VerifyReport(ok=not problems, checked=checked, problems=problems, head_hash=prev_hash)
+        for a in anchors:
+            problems.extend(_anchor_problems(a, last_id, hashes_at))
+        return VerifyReport(ok=not problems, checked=checked, problems=problems,
+                            head_hash=prev_hash if prev_hash is not None else "", anchors=len(anchors))
 
     # -- rows -> dataclasses ----------------------------------------------------------------------
     @staticmethod
@@ -543,3 +608,65 @@ def _describe(table: str, row: Mapping[str, Any], public_ids: Mapping[int, str],
     owner = public_ids.get(row.get("proposal_id")) or pid or f"proposal row {row.get('proposal_id')}"
     noun = "decision" if table == "decisions" else "review"
     return f"{noun} {row.get('id')} on {owner}"
+
+
+# -- verify(): reading what may be damaged -------------------------------------------------------------
+_EVENT_COLUMNS = ("id", "kind", "proposal_public_id", "payload", "row_digest", "prev_hash", "hash")
+# What decoding a damaged value raises (a datetime that is not one, JSON that is not JSON, money
+# that is not a number), as opposed to the database itself failing.
+_UNDECODABLE = (ValueError, TypeError, ArithmeticError, UnicodeError, KeyError, OverflowError)
+
+
+def _readable(s: Session, query: Any, table: Any) -> Iterable[tuple[int, Optional[dict], Optional[BaseException]]]:
+    """(id, row as a dict, None) for every row of `query`, in id order; (id, None, error) for a
+    row whose stored values no longer decode. Streams; only after a row fails to decode does
+    it go on one row at a time, so one bad row never hides the others."""
+    last: Optional[int] = None
+    try:
+        for row in s.execute(query).mappings():
+            values = dict(row)
+            last = int(values["id"])
+            yield last, values, None
+        return
+    except _UNDECODABLE:
+        pass
+    ids = select(table.c.id).order_by(table.c.id)
+    if last is not None:
+        ids = ids.where(table.c.id > last)
+    for pk in list(s.execute(ids).scalars()):
+        try:
+            values = dict(s.execute(query.where(table.c.id == pk)).mappings().one())
+        except _UNDECODABLE as exc:
+            yield int(pk), None, exc
+            continue
+        yield int(pk), values, None
+
+
+def _short(exc: Optional[BaseException]) -> str:
+    text = " ".join(str(exc or "").split())
+    return (text[:120] + "...") if len(text) > 120 else (text or type(exc).__name__)
+
+
+def _db_reason(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return _short(original)
+
+
+def _anchor_problems(anchor: Any, last_id: int, hashes_at: Mapping[int, str]) -> list[str]:
+    """What an anchored head says about the chain: it must still hold event `anchor.events`
+    with hash `anchor.head_hash`."""
+    n, expected = int(anchor.events), str(anchor.head_hash)
+    where = f"the anchor of {anchor.at}" + (f" ({anchor.source} line {anchor.line})" if anchor.line else "")
+    if n == 0:
+        return [] if expected == GENESIS_HASH else [f"{where} records 0 events but a head hash: it is not an anchor "
+                                                     f"of this ledger"]
+    if n > last_id:
+        return [f"{where} records {n} events, but the chain now ends at event {last_id}: "
+                f"{'every event was' if last_id == 0 else 'events after it were'} deleted (the tail is gone)"]
+    found = hashes_at.get(n)
+    if found is None:
+        return [f"{where} records event {n}, which is missing or unreadable"]
+    if found != expected:
+        return [f"{where} records event {n} with hash {expected[:16]}..., but the chain has {found[:16]}... there: "
+                f"the chain was rewritten at or before event {n}"]
+    return []

@@ -112,4 +112,5 @@ class VerifyReport:
     ok: bool
     checked: int  # audit events walked
     problems: list[str]
-    head_hash: str  # hash of the last event: keep a copy elsewhere to detect a rewritten tail
+    head_hash: str  # hash of the last event: anchor it elsewhere (makegood ledger anchor)
+    anchors: int = 0  # anchored heads checked (makegood.ledger.anchor)

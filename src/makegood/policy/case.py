@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, Optional
 
 from makegood.errors import CaseError
 from makegood.money import to_money
+from makegood.policy.cumulative import History
 from makegood.policy.model import Catalog, FactSpec
 
 # A case about a delay or a window can be long, but not longer than ten years.
@@ -55,9 +56,13 @@ def coerce_fact(spec: FactSpec, value: object) -> object:
 class Case:
     situation: str
     facts: Mapping[str, object]
+    # What this customer has already been given (cumulative limits); None where unknown,
+    # e.g. a what-if on facts alone. The decisions service re-checks at grant time anyway.
+    history: Optional[History] = None
 
     @classmethod
-    def build(cls, catalog: Catalog, situation: str, facts: Mapping[str, object] | None = None) -> "Case":
+    def build(cls, catalog: Catalog, situation: str, facts: Mapping[str, object] | None = None,
+              history: Optional[History] = None) -> "Case":
         """Validate the situation and every fact; fill catalog defaults for facts not given."""
         catalog.situation(situation)  # raises CaseError naming the known situations
         typed: dict[str, object] = {}
@@ -72,7 +77,7 @@ class Case:
         for name, spec in catalog.facts.items():
             if name not in typed and spec.default is not None:
                 typed[name] = spec.default
-        return cls(situation=situation, facts=MappingProxyType(dict(sorted(typed.items()))))
+        return cls(situation=situation, facts=MappingProxyType(dict(sorted(typed.items()))), history=history)
 
     def get(self, name: str) -> object:
         return self.facts.get(name)

@@ -11,6 +11,7 @@ from makegood.errors import CaseError
 from makegood.money import fmt, to_money
 from makegood.policy.case import MAX_DAYS, Case
 from makegood.policy.conditions import Missing, first_failure
+from makegood.policy.cumulative import grant_allowed
 from makegood.policy.limits import Size, check_cap, natural_size, required_tier
 from makegood.policy.model import Catalog, RemedyRule
 from makegood.policy.options import Handoff, Option, options
@@ -113,6 +114,9 @@ def _check_rule(catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wante
     needed, cap = required_tier(catalog, rule, size, case.facts)
     if needed is None:
         return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
+    limit = grant_allowed(catalog, rule.remedy, size, case.facts, case.history)
+    if not limit.ok:  # over a cumulative limit: no tier may grant it, so it is not a matter of authority
+        return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
     if needed > tier:
         blocking = check_cap(catalog, rule, tier, size, case.facts)  # the cap that stops this actor
         return refuse(NEEDS_TIER, f"needs {needed} authority; {tier} limit: {blocking.reason}",

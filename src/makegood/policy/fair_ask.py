@@ -15,6 +15,7 @@ from makegood.errors import CaseError
 from makegood.money import cents, to_money
 from makegood.policy.case import Case
 from makegood.policy.check import NEEDS_TIER, Verdict, check
+from makegood.policy.cumulative import order_room
 from makegood.policy.limits import cost_of, largest_at, required_tier
 from makegood.policy.model import Catalog
 from makegood.policy.options import Handoff, Option, options
@@ -107,6 +108,9 @@ def _split_the_difference(catalog: Catalog, case: Case, tier: Tier, remedy: str,
     ceiling = largest_at(catalog, rule, tier, case.facts, "money") if rule.adjustable else opening.size
     if ceiling is None:
         ceiling = opening.size
+    room = order_room(catalog, case.facts, case.history) if case.history is not None else None
+    if room is not None:
+        ceiling = min(Decimal(ceiling), room)
     midpoint = cents((Decimal(opening.size) + asked) / 2)
     size = max(Decimal(opening.size), min(midpoint, Decimal(ceiling)))
     needed, cap = required_tier(catalog, rule, size, case.facts)

@@ -7,13 +7,14 @@ import hashlib
 import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import yaml
 
 from makegood.errors import PolicyError
 from makegood.policy.conditions import OPERATORS, AllOf, AnyOf, Condition, FactTest, Not, facts_named
 from makegood.policy.model import (
+    PerCustomer,
     FACT_TYPES,
     REMEDY_KINDS,
     AmountSpec,
@@ -30,30 +31,77 @@ from makegood.policy.tiers import Tier
 
 CATALOG_FILE = "catalog.yml"
 
+# Limits on what the loader reads, far above any real catalog (the shipped one is ~20 KB and
+# 8 levels deep), so a wrong path (/dev/zero, a log file) or a hostile file is refused with one
+# clear error instead of a MemoryError or a RecursionError.
+MAX_CATALOG_BYTES = 1_000_000
+MAX_NESTING = 20  # mappings and lists inside each other
+MAX_ALIASES = 100  # YAML aliases (*name): a handful is editing convenience, thousands is a "billion laughs"
+
 
 def load_catalog(path: str | Path) -> Catalog:
-    """Load `path`: a catalog file, or a directory holding `catalog.yml`."""
+    """Load `path`: a catalog file, or a directory holding `catalog.yml`. Only regular files
+    of at most MAX_CATALOG_BYTES are read."""
     path = Path(path)
-    if path.is_dir():
-        path = path / CATALOG_FILE
-    if not path.exists():
-        raise PolicyError(f"{path}: policy catalog not found")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read the policy catalog: {exc}") from None
+        if path.is_dir():
+            path = path / CATALOG_FILE
+        if not path.exists():
+            raise PolicyError(f"{path}: policy catalog not found")
+        if not path.is_file():
+            raise PolicyError(f"{path}: not a regular file; the policy catalog must be a YAML file "
+                              f"(or a directory holding {CATALOG_FILE})")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CATALOG_BYTES + 1)  # never more, whatever the file claims to be
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy catalog: {exc.strerror or exc}") from None
+    if len(data) > MAX_CATALOG_BYTES:
+        raise PolicyError(f"{path}: the policy catalog is larger than {MAX_CATALOG_BYTES // 1_000_000} MB; "
+                          f"is this the right file?")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: cannot read the policy catalog: not UTF-8 text ({exc.reason} "
+                          f"at byte {exc.start})") from None
     return parse_catalog(text, source=str(path))
 
 
 def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
+    if len(text) > MAX_CATALOG_BYTES:
+        raise PolicyError(f"{source}: the policy catalog is larger than {MAX_CATALOG_BYTES // 1_000_000} MB")
     try:
+        _check_shape(text, source)
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise PolicyError(f"{source}{line}: not valid YAML: {problem}") from None
+    except RecursionError:  # belt and braces: _check_shape refuses deep nesting first
+        raise PolicyError(f"{source}: the YAML is nested too deeply (more than {MAX_NESTING} levels)") from None
     return _Builder(source).catalog(raw)
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse nesting deeper than MAX_NESTING and more than MAX_ALIASES aliases, walking the
+    parser's event stream (flat, no recursion) before anything is built from it."""
+    depth = 0
+    aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                mark = event.start_mark
+                raise PolicyError(f"{source} (line {mark.line + 1}, column {mark.column + 1}): nested more than "
+                                  f"{MAX_NESTING} levels deep; a policy catalog never needs that many")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                mark = event.start_mark
+                raise PolicyError(f"{source} (line {mark.line + 1}, column {mark.column + 1}): more than "
+                                  f"{MAX_ALIASES} YAML aliases (*name); write the values out instead")
 
 
 def policy_version(raw: Any) -> str:
@@ -185,14 +233,39 @@ class _Builder:
         for name, body in self.mapping(raw, "remedies").items():
             where = f"remedies.{name}"
             body = self.mapping(body, where)
-            self.only_keys(body, where, {"kind", "cost_factor", "description"})
+            self.only_keys(body, where, {"kind", "cost_factor", "description", "per_order", "per_customer",
+                                         "counts_toward_order_total"})
             kind = self.required(body, "kind", where)
             if kind not in REMEDY_KINDS:
                 raise self.fail(f"{where}.kind", f"expected one of {', '.join(REMEDY_KINDS)}, got {kind!r}")
+            toward_total = body.get("counts_toward_order_total", kind == "money")
+            if not isinstance(toward_total, bool):
+                raise self.fail(f"{where}.counts_toward_order_total", f"expected true or false, got {toward_total!r}")
             out[name] = Remedy(name=name, kind=kind,
                                cost_factor=self.amount(body.get("cost_factor", 1), f"{where}.cost_factor"),
-                               description=str(body.get("description", "")))
+                               description=str(body.get("description", "")),
+                               per_order=self.per_order(body.get("per_order", 1), f"{where}.per_order"),
+                               per_customer=self.per_customer(body.get("per_customer"), f"{where}.per_customer"),
+                               counts_toward_order_total=toward_total)
         return out
+
+    def per_order(self, value: Any, where: str) -> Optional[int]:
+        if value == "unlimited":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(where, f"expected a whole number >= 1 or 'unlimited', got {value!r}")
+        return value
+
+    def per_customer(self, value: Any, where: str) -> Optional[PerCustomer]:
+        if value is None:
+            return None
+        body = self.mapping(value, where)
+        self.only_keys(body, where, {"times", "days"})
+        times = self.whole(self.required(body, "times", where), f"{where}.times")
+        days = self.whole(self.required(body, "days", where), f"{where}.days")
+        if times < 1 or not 1 <= days <= 3650:
+            raise self.fail(where, f"expected times >= 1 and days between 1 and 3650, got {dict(body)!r}")
+        return PerCustomer(times=times, days=days)
 
     def tier_limits(self, raw: Any) -> dict[Tier, int | None]:
         out: dict[Tier, int | None] = {t: None for t in Tier.ordered()}

@@ -24,11 +24,22 @@ class FactSpec:
 
 
 @dataclass(frozen=True)
+class PerCustomer:
+    """At most `times` grants of one remedy to one customer within `days`."""
+
+    times: int
+    days: int
+
+
+@dataclass(frozen=True)
 class Remedy:
     name: str
     kind: str  # money: an amount; days: a number of days; plan: a payment plan
     cost_factor: Decimal  # what one unit of `amount` costs the company
     description: str
+    per_order: Optional[int] = 1  # grants of this remedy on one order; None: no limit
+    per_customer: Optional[PerCustomer] = None
+    counts_toward_order_total: bool = True  # money given back on one order never exceeds its cost
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Optional
 
 from makegood.policy.case import Case
 from makegood.policy.conditions import Missing, first_failure
+from makegood.policy.cumulative import ORDER_TOTAL_RULE, limit_for
 from makegood.policy.limits import Size, check_cap, cost_of, largest_at, natural_size, required_tier
 from makegood.policy.model import Catalog, RemedyRule
 from makegood.policy.tiers import Tier
@@ -92,10 +93,23 @@ def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
     size = natural_size(rule, case.facts, kind)
     if isinstance(size, Missing):
         return [], [], [], set(size.facts)
-    needed, verdict = required_tier(catalog, rule, size, case.facts)
     make = lambda s, t, cap_rule, reduced=None: Option(  # noqa: E731 - local constructor keeps lines short
         remedy=rule.remedy, kind=kind, size=s, cost=cost_of(catalog, rule, s), required_tier=t, rule=rule.id,
         cap_rule=cap_rule, policy_version=catalog.version, reduced_from=reduced)
+    limit = limit_for(catalog, rule.remedy, case.facts, case.history)
+    if not limit.ok:
+        return [], [], [Blocked(rule.remedy, limit.rule, limit.reason)], set()
+    room = limit.room if kind == "money" else None
+    if room is not None and Decimal(size) > room:
+        if not rule.adjustable:
+            return [], [], [Blocked(rule.remedy, ORDER_TOTAL_RULE, f"{rule.remedy.replace('_', ' ')} of "
+                                    f"{size} would exceed what the order may still give back ({room})")], set()
+        most = min(room, largest_at(catalog, rule, tier, case.facts, kind) or room)
+        reduced_tier, reduced_verdict = required_tier(catalog, rule, most, case.facts)
+        if reduced_tier is None or reduced_tier > tier or most <= 0:
+            return [], [], [Blocked(rule.remedy, ORDER_TOTAL_RULE, limit.reason)], set()
+        return [make(most, reduced_tier, reduced_verdict.cap_rule, reduced=size)], [], [], set()
+    needed, verdict = required_tier(catalog, rule, size, case.facts)
     if needed is not None and needed <= tier:
         return [make(size, needed, verdict.cap_rule)], [], [], set()
     offers: list[Option] = []

@@ -2,6 +2,8 @@
 
 Nothing is built at import time (rasa_sdk imports every action module at start-up);
 `get_services()` builds on first use and `set_services()` lets tests put fakes in.
+Whatever builds a `Services`, its ledger grants through the one `GrantGuard`, so the
+cumulative limits hold for the bot, the copilot, the desk and the CLI alike.
 """
 
 from __future__ import annotations
@@ -9,17 +11,23 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from makegood.policy import Catalog
+from makegood.services.grants import GrantGuard
 
 
 @dataclass
 class Services:
     catalog: Catalog
-    ledger: object  # makegood.ledger.Ledger or a fake with the same methods
-    customers: object  # makegood.customers.CustomerStore
+    ledger: Any  # makegood.ledger.Ledger or a fake with the same methods
+    customers: Any  # makegood.customers.CustomerStore
     today: Callable[[], date] = field(default=date.today)
+
+    def __post_init__(self) -> None:
+        # A ledger built without a guard (tests, tools) gets this wiring's: no way round the limits.
+        if getattr(self.ledger, "on_grant", False) is None:
+            self.ledger.on_grant = GrantGuard(self.catalog, self.customers, lambda: self.today())
 
 
 _lock = threading.Lock()
