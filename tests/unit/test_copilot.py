@@ -217,7 +217,7 @@ def test_missed_payment_asks_what_they_can_afford(services):
     ({"order_value": "5000"}, "order_value is known by the company"),
     ({"recent_exceptions": "0"}, "recent_exceptions is known by the company"),
     ({"days_past_window": "1"}, "days_past_window is worked out from the order"),
-    ({"shoe_size": "9", "mood": "sad"}, "unknown facts mood, shoe_size"),
+    ({"shoe_size": "9", "mood": "sad"}, "unknown facts 'mood', 'shoe_size'"),
     ({"disputed_amount": "a lot"}, "disputed amount must be an amount of money"),
     ({"debt_amount": "-5"}, "cannot be negative"),
 ])
