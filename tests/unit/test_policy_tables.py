@@ -329,14 +329,12 @@ def test_service_outage(catalog, tier, facts, offers, beyond):
     _assert_row(catalog, "service_outage", tier, facts, offers, beyond)
 
 
-def test_every_situation_has_a_table_at_self_service_and_agent():
+def test_every_situation_has_a_table_at_self_service_and_agent(catalog):
     tables = {"late_delivery": LATE_DELIVERY, "lost_package": LOST_PACKAGE, "damaged_item": DAMAGED_ITEM,
               "wrong_item": WRONG_ITEM, "unexpected_package": UNEXPECTED_PACKAGE, "late_return": LATE_RETURN,
               "billing_error": BILLING_ERROR, "fee_dispute": FEE_DISPUTE, "missed_payment": MISSED_PAYMENT,
               "price_drop": PRICE_DROP, "late_cancellation": LATE_CANCELLATION, "service_outage": SERVICE_OUTAGE}
-    from makegood.policy import SITUATIONS
-
-    assert set(tables) == set(SITUATIONS)
+    assert set(tables) == set(catalog.situation_ids)
     for situation, rows in tables.items():
         assert {SS, AGENT} <= {row.values[0] for row in rows}, situation
 

@@ -15,6 +15,9 @@ from makegood.policy.model import Catalog, FactSpec
 # A case about a delay or a window can be long, but not longer than ten years.
 MAX_DAYS = 3650
 MAX_COUNT = 10000
+MAX_MONTHS = 1200  # a hundred years: tenure, months of a term
+MAX_HOURS = MAX_DAYS * 24  # a delay or an outage, in whole hours
+WHOLE_LIMITS = {"days": MAX_DAYS, "count": MAX_COUNT, "month": MAX_MONTHS, "hour": MAX_HOURS}
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -24,7 +27,7 @@ def coerce_fact(spec: FactSpec, value: object) -> object:
     what = f"fact {spec.name}"
     if spec.type == "money":
         return to_money(value, what)
-    if spec.type in ("days", "count"):
+    if spec.type in WHOLE_LIMITS:
         if isinstance(value, bool):
             raise CaseError(f"{what} must be a whole number, got {value!r}")
         try:
@@ -33,7 +36,7 @@ def coerce_fact(spec: FactSpec, value: object) -> object:
             raise CaseError(f"{what} must be a whole number, got {value!r}") from None
         if not number.is_finite() or number != number.to_integral_value():
             raise CaseError(f"{what} must be a whole number, got {value!r}")
-        limit = MAX_DAYS if spec.type == "days" else MAX_COUNT
+        limit = WHOLE_LIMITS[spec.type]
         if number < 0 or number > limit:
             raise CaseError(f"{what} must be between 0 and {limit}, got {value!r}")
         return int(number)
@@ -46,10 +49,21 @@ def coerce_fact(spec: FactSpec, value: object) -> object:
         if text in _FALSE:
             return False
         raise CaseError(f"{what} must be true or false, got {value!r}")
-    text = str(value).strip().lower()
-    if text not in spec.values:
+    # enum: matched whatever the case ("Navy Blue" = "navy blue"); the catalog's spelling is kept.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise CaseError(f"{what} must be one of {', '.join(spec.values)}, got {value!r}"
+                        + (" (write the value in quotes: a bare yes/no/true/false is read as true or false)"
+                           if isinstance(value, bool) else ""))
+    canonical = enum_value(spec, value)
+    if canonical is None:
         raise CaseError(f"{what} must be one of {', '.join(spec.values)}, got {value!r}")
-    return text
+    return canonical
+
+
+def enum_value(spec: FactSpec, value: object) -> Optional[str]:
+    """The declared value `value` means, compared without case or surrounding spaces; None if none."""
+    wanted = " ".join(str(value).split()).casefold()
+    return next((v for v in spec.values if " ".join(v.split()).casefold() == wanted), None)
 
 
 @dataclass(frozen=True)

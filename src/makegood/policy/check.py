@@ -11,9 +11,9 @@ from makegood.errors import CaseError
 from makegood.money import fmt, to_money
 from makegood.policy.case import MAX_DAYS, Case
 from makegood.policy.conditions import Missing, first_failure
-from makegood.policy.cumulative import grant_allowed
+from makegood.policy.cumulative import grant_allowed, limit_for
 from makegood.policy.limits import Size, check_cap, natural_size, required_tier
-from makegood.policy.model import Catalog, RemedyRule
+from makegood.policy.model import SIZELESS_KINDS, Catalog, RemedyRule
 from makegood.policy.options import Handoff, Option, options
 from makegood.policy.tiers import Tier
 
@@ -38,8 +38,12 @@ class Verdict:
         return self.status == ALLOWED
 
 
-def parse_size(catalog: Catalog, remedy: str, value: object) -> Size:
+def parse_size(catalog: Catalog, remedy: str, value: object) -> Optional[Size]:
     kind = catalog.remedies[remedy].kind
+    if kind in SIZELESS_KINDS:
+        if value is None or str(value).strip() == "":
+            return None
+        raise CaseError(f"{remedy} has no size (it is an {kind} remedy); give it without an amount, got {value!r}")
     if kind == "days":
         from makegood.policy.case import coerce_fact
         from makegood.policy.model import FactSpec
@@ -59,7 +63,8 @@ def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -
 
     def refuse(status: str, reason: str, rules: tuple[str, ...], needed: Optional[Tier] = None,
                missing: tuple[str, ...] = ()) -> Verdict:
-        handoff = available.handoff or Handoff(needed or max(catalog.handoff_tier, tier), reason)
+        handoff = available.handoff or Handoff(needed or max(catalog.handoff_for(situation.id), tier),
+                                               situation.handoff_reason or reason)
         if needed is not None:
             handoff = Handoff(needed, f"{needed.a} can approve this: {reason}")
         return Verdict(status=status, remedy=remedy, size=wanted, required_tier=needed, rules=rules, reason=reason,
@@ -67,8 +72,11 @@ def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -
                        missing_facts=missing)
 
     eligible, failed = first_failure(situation.eligible, case.facts)
-    if eligible is False:
+    if eligible is False and failed is not None:
         return refuse(OUTSIDE_POLICY, failed.describe(), (f"{situation.id}.eligible",))
+    rules = [r for r in situation.remedies if r.remedy == remedy]
+    if not rules:  # a clear answer, whatever facts are missing
+        return refuse(OUTSIDE_POLICY, f"{remedy} is not a remedy for {situation.id}", (f"{situation.id}.remedies",))
     # The situation's `needs` are facts without which no option can be judged: options() asks for
     # them before offering anything, so check() must not allow anything without them either.
     missing = {f for f in situation.needs if case.facts.get(f) is None}
@@ -77,9 +85,6 @@ def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -
     if missing:
         rule = f"{situation.id}.eligible" if isinstance(eligible, Missing) else f"{situation.id}.needs"
         return refuse(NEEDS_FACTS, "facts are missing", (rule,), missing=tuple(sorted(missing)))
-    rules = [r for r in situation.remedies if r.remedy == remedy]
-    if not rules:
-        return refuse(OUTSIDE_POLICY, f"{remedy} is not a remedy for {situation.id}", (f"{situation.id}.remedies",))
 
     best: Optional[Verdict] = None
     for rule in rules:
@@ -96,14 +101,33 @@ def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -
 def _check_rule(catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wanted: Optional[Size], tier: Tier,
                 refuse) -> Verdict:
     outcome, failed = first_failure(rule.when, case.facts)
-    if isinstance(outcome, Missing):
-        return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(outcome.facts)))
-    if not outcome:
+    if outcome is False and failed is not None:
         return refuse(OUTSIDE_POLICY, failed.describe(), (rule.id,))
     natural = natural_size(rule, case.facts, kind)
-    if isinstance(natural, Missing):
-        return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(natural.facts)))
+    if isinstance(outcome, Missing) or isinstance(natural, Missing):
+        # Facts are asked for only if they could change the answer: not when a limit already says no.
+        limit = limit_for(catalog, rule.remedy, case.facts, case.history)
+        if not limit.ok:
+            return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
+        facts = outcome.facts if isinstance(outcome, Missing) else frozenset()
+        facts |= natural.facts if isinstance(natural, Missing) else frozenset()
+        return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(facts)))
     size = natural if wanted is None else wanted
+    if size is None:  # a remedy with no size: who may grant it, and how often
+        needed, cap = required_tier(catalog, rule, None, case.facts)
+        if needed is None:
+            return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
+        limit = grant_allowed(catalog, rule.remedy, None, case.facts, case.history)
+        if not limit.ok:
+            return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
+        if needed > tier:
+            blocking = check_cap(catalog, rule, tier, None, case.facts)
+            return refuse(NEEDS_TIER, f"needs {needed} authority; {tier} limit: {blocking.reason}",
+                          (rule.id, blocking.cap_rule, cap.cap_rule), needed=needed)
+        return Verdict(status=ALLOWED, remedy=rule.remedy, size=None, required_tier=needed,
+                       rules=(rule.id, cap.cap_rule), reason=cap.reason, policy_version=catalog.version)
+    if natural is None:  # cannot happen: a sized remedy always has a natural size
+        return refuse(OUTSIDE_POLICY, f"{rule.remedy} has no size here", (rule.id,))
     if not rule.adjustable and wanted is not None and Decimal(wanted) != Decimal(natural):
         # Not adjustable: given whole or not at all. A smaller "full refund" is a partial refund under
         # another name, and would get round the partial refund's own (lower) caps.

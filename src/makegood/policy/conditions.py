@@ -3,6 +3,7 @@
     {fact: days_since_delivery, max: 30}          # fact <= 30
     {fact: membership, in: [gold, platinum]}
     {fact: customer_at_fault, is: false}
+    {fact: hardship_reason, present: true}        # the case has the fact (never "missing")
     {any: [<condition>, ...]}   {all: [...]}   {not: <condition>}
 
 Each condition may carry `reason:`, the sentence shown when it blocks something.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Mapping, Union
 
-OPERATORS = ("is", "in", "not_in", "min", "max", "above", "below")
+OPERATORS = ("is", "in", "not_in", "min", "max", "above", "below", "present", "absent")
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,13 @@ class FactTest:
     reason: str = ""
 
     def evaluate(self, facts: Mapping[str, object]) -> Outcome:
+        op, operand = self.op, self.operand
+        if op in ("present", "absent"):  # about the fact being known: true or false, never missing
+            given = facts.get(self.fact) is not None
+            return given == (operand is True) if op == "present" else given != (operand is True)
         if facts.get(self.fact) is None:
             return Missing(frozenset({self.fact}))
         value = facts[self.fact]
-        op, operand = self.op, self.operand
         if op == "is":
             return value == operand
         if op == "in":
@@ -60,6 +64,9 @@ class FactTest:
     def describe(self) -> str:
         if self.reason:
             return self.reason
+        if self.op in ("present", "absent"):
+            known = (self.op == "present") == (self.operand is True)
+            return f"{self.fact} is {'known' if known else 'not known'}"
         words = {"is": "is", "in": "is one of", "not_in": "is not one of", "min": ">=",
                  "max": "<=", "above": ">", "below": "<"}
         operand = ", ".join(map(str, self.operand)) if isinstance(self.operand, (list, tuple)) else self.operand

@@ -69,7 +69,7 @@ def judge_ask(catalog: Catalog, case: Case, tier: Tier, *, amount: object = None
     handoff = verdict.handoff or available.handoff
     outcome = COUNTER if counter is not None or alternatives else HANDOFF
     if outcome == HANDOFF and handoff is None:
-        handoff = Handoff(max(catalog.handoff_tier, tier), "nothing in authority fits; a person will review")
+        handoff = Handoff(max(catalog.handoff_for(case.situation), tier), "nothing in authority fits; a person will review")
     return FairAskResult(outcome, remedy, asked, None, counter, alternatives, needs, handoff, verdict, catalog.version)
 
 

@@ -12,10 +12,11 @@ from typing import Mapping, Optional, Union
 
 from makegood.money import cents
 from makegood.policy.conditions import Missing
-from makegood.policy.model import Cap, Catalog, RemedyRule
+from makegood.policy.model import SIZELESS_KINDS, Cap, Catalog, RemedyRule
 from makegood.policy.tiers import Tier
 
 Size = Union[Decimal, int]  # money for money/plan remedies, whole days for days remedies
+# Remedies of kind item/none have no size: their size is None wherever a Size would be.
 
 
 @dataclass(frozen=True)
@@ -25,31 +26,38 @@ class CapCheck:
     reason: str
 
 
-def natural_size(rule: RemedyRule, facts: Mapping[str, object], kind: str) -> Union[Size, Missing]:
-    """The remedy's own size from the case: the order value for a full refund, 30% of it, $15..."""
+def natural_size(rule: RemedyRule, facts: Mapping[str, object], kind: str) -> Union[Size, Missing, None]:
+    """The remedy's own size from the case: the order value for a full refund, 30% of it, $15,
+    $250 per passenger... None for a remedy with no size (kind item or none)."""
     spec = rule.amount
+    if kind in SIZELESS_KINDS or spec.sizeless:
+        return None
+    needed = [n for n in (spec.fact, spec.of, spec.per) if n is not None and facts.get(n) is None]
+    if needed:
+        return Missing(frozenset(needed))
     if spec.fixed is not None:
         value: Decimal = spec.fixed
     else:
         name = spec.fact if spec.fact is not None else spec.of
-        raw = facts.get(name)  # type: ignore[arg-type]
-        if raw is None:
-            return Missing(frozenset({name}))  # type: ignore[arg-type]
-        value = Decimal(str(raw))
+        value = Decimal(str(facts[name]))  # type: ignore[index]
         if spec.percent is not None:
             value = value * spec.percent / 100
+    if spec.per is not None:
+        value = value * Decimal(str(facts[spec.per]))
     if kind == "days":
         return int(value.to_integral_value(rounding=ROUND_FLOOR))
     return cents(value)
 
 
-def check_cap(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size,
+def check_cap(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Optional[Size],
               facts: Mapping[str, object]) -> CapCheck:
-    """Can `tier` grant `rule` at `size` for this customer?"""
+    """Can `tier` grant `rule` at `size` for this customer? (`size` None: a remedy with no size.)"""
     base = f"{rule.id}.caps.{tier}"
     cap: Optional[Cap] = rule.caps.get(tier)
     if cap is None:
         return CapCheck(False, base, f"{tier} cannot grant {rule.remedy} in {rule.situation}")
+    if size is None:
+        return frequency_check(catalog, rule, tier, cap, facts) or CapCheck(True, base, f"within {tier} authority")
     plan_limit = _plan_limit(catalog, rule, tier, size)
     if plan_limit is not None:
         return plan_limit
@@ -103,7 +111,7 @@ def frequency_check(catalog: Catalog, rule: RemedyRule, tier: Tier, cap: Cap,
     return None
 
 
-def required_tier(catalog: Catalog, rule: RemedyRule, size: Size,
+def required_tier(catalog: Catalog, rule: RemedyRule, size: Optional[Size],
                   facts: Mapping[str, object]) -> tuple[Optional[Tier], CapCheck]:
     """The lowest tier that may grant `size`, or None with the cap that stops even the top tier."""
     last = CapCheck(False, f"{rule.id}.caps", f"no tier may grant {rule.remedy} here")
@@ -135,8 +143,10 @@ def largest_at(catalog: Catalog, rule: RemedyRule, tier: Tier, facts: Mapping[st
     return min(bounds) if bounds else None
 
 
-def cost_of(catalog: Catalog, rule: RemedyRule, size: Size) -> Decimal:
-    return cents(Decimal(size) * catalog.remedies[rule.remedy].cost_factor)
+def cost_of(catalog: Catalog, rule: RemedyRule, size: Optional[Size]) -> Decimal:
+    """What granting `size` costs; a remedy with no size costs its `cost_factor`, once."""
+    factor = catalog.remedies[rule.remedy].cost_factor
+    return cents(factor if size is None else Decimal(size) * factor)
 
 
 def _money(amount: Decimal) -> str:

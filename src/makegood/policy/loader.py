@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -12,11 +13,16 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from makegood.errors import PolicyError
+from makegood.money import ABSURD_AMOUNT
 from makegood.policy.conditions import OPERATORS, AllOf, AnyOf, Condition, FactTest, Not, facts_named
 from makegood.policy.model import (
-    PerCustomer,
     FACT_TYPES,
+    NUMERIC_FACT_TYPES,
     REMEDY_KINDS,
+    SITUATION_ID,
+    SIZELESS_KINDS,
+    WHOLE_FACT_TYPES,
+    PerCustomer,
     AmountSpec,
     Cap,
     Catalog,
@@ -26,10 +32,15 @@ from makegood.policy.model import (
     RemedyRule,
     Situation,
 )
-from makegood.policy.situations import SITUATIONS
 from makegood.policy.tiers import Tier
 
 CATALOG_FILE = "catalog.yml"
+POLICY_SUFFIXES = (".yml", ".yaml")
+# Top-level sections whose entries may be spread over several files of a policy directory; every
+# other top-level key (label, currency, payment_plans, ...) is written in one file only.
+MERGED_SECTIONS = ("facts", "remedies", "situations", "tiers", "notes")
+MAX_WHOLE = 1_000_000  # no count, day or week limit in a catalog is bigger than this
+_SITUATION_ID = re.compile(SITUATION_ID)
 
 # Limits on what the loader reads, far above any real catalog (the shipped one is ~20 KB and
 # 8 levels deep), so a wrong path (/dev/zero, a log file) or a hostile file is refused with one
@@ -40,17 +51,40 @@ MAX_ALIASES = 100  # YAML aliases (*name): a handful is editing convenience, tho
 
 
 def load_catalog(path: str | Path) -> Catalog:
-    """Load `path`: a catalog file, or a directory holding `catalog.yml`. Only regular files
-    of at most MAX_CATALOG_BYTES are read."""
+    """Load `path`: a catalog file, or a directory of policy files (every *.yml / *.yaml in it,
+    merged: see `merge_documents`). Only regular files of at most MAX_CATALOG_BYTES are read."""
     path = Path(path)
     try:
-        if path.is_dir():
-            path = path / CATALOG_FILE
         if not path.exists():
             raise PolicyError(f"{path}: policy catalog not found")
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix in POLICY_SUFFIXES and not p.name.startswith("."))
+            if not files:
+                raise PolicyError(f"{path}: policy catalog not found (no *.yml files in this directory)")
+        else:
+            files = [path]
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy catalog: {exc.strerror or exc}") from None
+    documents: list[tuple[str, Any]] = []
+    total = 0
+    for file in files:
+        text = _read_policy_file(file)
+        total += len(text)
+        if total > MAX_CATALOG_BYTES:
+            raise PolicyError(f"{path}: the policy files together are larger than {MAX_CATALOG_BYTES // 1_000_000} MB")
+        documents.append((str(file), parse_yaml(text, str(file))))
+    if len(documents) == 1:
+        source, raw = documents[0]
+        return _Builder(source).catalog(raw)
+    raw, origins = merge_documents(documents)
+    return _Builder(str(path), origins).catalog(raw)
+
+
+def _read_policy_file(path: Path) -> str:
+    try:
         if not path.is_file():
             raise PolicyError(f"{path}: not a regular file; the policy catalog must be a YAML file "
-                              f"(or a directory holding {CATALOG_FILE})")
+                              f"(or a directory of YAML files)")
         with path.open("rb") as handle:
             data = handle.read(MAX_CATALOG_BYTES + 1)  # never more, whatever the file claims to be
     except OSError as exc:
@@ -59,19 +93,24 @@ def load_catalog(path: str | Path) -> Catalog:
         raise PolicyError(f"{path}: the policy catalog is larger than {MAX_CATALOG_BYTES // 1_000_000} MB; "
                           f"is this the right file?")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{path}: cannot read the policy catalog: not UTF-8 text ({exc.reason} "
                           f"at byte {exc.start})") from None
-    return parse_catalog(text, source=str(path))
 
 
 def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
+    return _Builder(source).catalog(parse_yaml(text, source))
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """One policy file's YAML, read with `PolicyLoader`: only true/false are booleans, and a key
+    written twice in one mapping is an error naming the line."""
     if len(text) > MAX_CATALOG_BYTES:
         raise PolicyError(f"{source}: the policy catalog is larger than {MAX_CATALOG_BYTES // 1_000_000} MB")
     try:
         _check_shape(text, source)
-        raw = yaml.safe_load(text)
+        return yaml.load(text, Loader=PolicyLoader)  # noqa: S506 - PolicyLoader is a SafeLoader
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
@@ -79,7 +118,75 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
         raise PolicyError(f"{source}{line}: not valid YAML: {problem}") from None
     except RecursionError:  # belt and braces: _check_shape refuses deep nesting first
         raise PolicyError(f"{source}: the YAML is nested too deeply (more than {MAX_NESTING} levels)") from None
-    return _Builder(source).catalog(raw)
+
+
+class PolicyLoader(yaml.SafeLoader):
+    """SafeLoader for business-written YAML. `yes`, `no`, `on`, `off` stay text (YAML 1.1 would
+    make them booleans, so an enum value `no` would silently become false); only true/false are
+    booleans. A key given twice in one mapping is refused with its line, never silently overwritten."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: SafeConstructor says so below
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first given on line {first.start_mark.line + 1})",
+                        key_node.start_mark)
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+PolicyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+PolicyLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
+def merge_documents(documents: list[tuple[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Merge the policy files of a directory: the entries of `facts`, `remedies`, `situations`,
+    `tiers` and `notes` may come from any file; anything defined in two files is an error naming
+    both. Returns the merged catalog and, per key path ("situations.fee_dispute"), its file."""
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for source, raw in documents:
+        if raw is None:
+            continue  # an empty file (or only comments)
+        if not isinstance(raw, dict):
+            raise PolicyError(f"{source}: top level: expected a mapping of keys, got {_kind(raw)}")
+        for key, value in raw.items():
+            if key in MERGED_SECTIONS and isinstance(value, dict):
+                section = merged.setdefault(key, {})
+                if not isinstance(section, dict):
+                    raise PolicyError(f"{source}: {key}: expected a mapping of keys")
+                origins.setdefault(str(key), source)
+                for name, body in value.items():
+                    where = f"{key}.{name}"
+                    if name in section:
+                        raise PolicyError(f"{source}: {where}: already defined in {origins[where]}; "
+                                          f"define each {_singular(str(key))} in one file only")
+                    section[name] = body
+                    origins[where] = source
+            else:
+                if key in merged:
+                    raise PolicyError(f"{source}: {key}: already defined in {origins[str(key)]}; "
+                                      "a top-level key is written in one file only")
+                merged[key] = value
+                origins[str(key)] = source
+    return merged, origins
+
+
+def _singular(section: str) -> str:
+    return {"facts": "fact", "remedies": "remedy", "situations": "situation", "tiers": "tier"}.get(section, "key")
 
 
 def _check_shape(text: str, source: str) -> None:
@@ -111,12 +218,15 @@ def policy_version(raw: Any) -> str:
 
 
 class _Builder:
-    def __init__(self, source: str):
+    def __init__(self, source: str, origins: Optional[Mapping[str, str]] = None):
         self.source = source
+        self.origins = origins or {}  # key path -> the file it came from, for a policy directory
 
     # -- error helpers -------------------------------------------------------
     def fail(self, where: str, message: str) -> PolicyError:
-        return PolicyError(f"{self.source}: {where}: {message}")
+        parts = re.split(r"[.\[]", where)
+        source = self.origins.get(".".join(parts[:2])) or self.origins.get(parts[0]) or self.source
+        return PolicyError(f"{source}: {where}: {message}")
 
     def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):
@@ -142,11 +252,15 @@ class _Builder:
             raise self.fail(where, f"expected a non-negative number, got {value!r}") from None
         if not number.is_finite() or number < 0:
             raise self.fail(where, f"expected a non-negative number, got {value!r}")
+        if number > ABSURD_AMOUNT:
+            raise self.fail(where, f"{value} is beyond any amount Makegood handles (at most {ABSURD_AMOUNT})")
         return number
 
     def whole(self, value: Any, where: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.fail(where, f"expected a whole number >= 0, got {value!r}")
+        if value > MAX_WHOLE:
+            raise self.fail(where, f"{value} is beyond any limit Makegood handles (at most {MAX_WHOLE})")
         return value
 
     def name(self, value: Any, where: str) -> str:
@@ -177,13 +291,14 @@ class _Builder:
         remedies = self.remedies(self.required(top, "remedies", "top level"))
         tier_limits = self.tier_limits(top.get("tiers", {}))
         situations_raw = self.mapping(self.required(top, "situations", "top level"), "situations")
+        if not situations_raw:
+            raise self.fail("situations", "the catalog declares no situations; declare at least one")
         situations = {sid: self.situation(sid, body, facts, remedies) for sid, body in situations_raw.items()}
-        missing = [s for s in SITUATIONS if s not in situations]
-        if missing:
-            raise self.fail("situations", f"missing situation {missing[0]!r}; every situation id must have an entry")
         plans = self.plans(top["payment_plans"]) if "payment_plans" in top else None
-        if any(r.remedy == "payment_plan" for s in situations.values() for r in s.remedies) and plans is None:
-            raise self.fail("payment_plans", "a situation offers payment_plan but the catalog has no payment_plans section")
+        planned = next((r for s in situations.values() for r in s.remedies if remedies[r.remedy].kind == "plan"), None)
+        if planned is not None and plans is None:
+            raise self.fail("payment_plans", f"a situation offers {planned.remedy} but the catalog has no "
+                                             f"payment_plans section (rule {planned.id} is a plan)")
         return Catalog(
             version=policy_version(raw),
             label=str(top.get("label", "")),
@@ -212,9 +327,20 @@ class _Builder:
             source = body.get("source", "conversation")
             if source not in ("company", "conversation"):
                 raise self.fail(f"{where}.source", f"expected company or conversation, got {source!r}")
-            values = tuple(str(v) for v in self.listed(body.get("values", []), f"{where}.values"))
+            values_raw = self.listed(body.get("values", []), f"{where}.values")
+            for i, v in enumerate(values_raw):
+                if isinstance(v, bool) or not isinstance(v, (str, int)) or not str(v).strip():
+                    raise self.fail(f"{where}.values[{i}]", f"expected a word, got {_kind(v)}"
+                                    + ("; write it in quotes" if isinstance(v, bool) else ""))
+            values = tuple(str(v) for v in values_raw)
             if ftype == "enum" and not values:
                 raise self.fail(f"{where}.values", "an enum fact needs a list of values")
+            if ftype != "enum" and values:
+                raise self.fail(f"{where}.values", f"only an enum fact has values; {name} is a {ftype}")
+            folded = [" ".join(v.split()).casefold() for v in values]
+            twice = next((v for v, f in zip(values, folded) if folded.count(f) > 1), None)
+            if twice is not None:
+                raise self.fail(f"{where}.values", f"{twice!r} is listed twice (values are matched whatever the case)")
             spec = FactSpec(name=name, type=ftype, source=source, description=str(body.get("description", "")),
                             values=values, default=None)
             if "default" in body:
@@ -241,8 +367,9 @@ class _Builder:
             toward_total = body.get("counts_toward_order_total", kind == "money")
             if not isinstance(toward_total, bool):
                 raise self.fail(f"{where}.counts_toward_order_total", f"expected true or false, got {toward_total!r}")
+            default_cost = 0 if kind in SIZELESS_KINDS else 1  # item/none: what one grant costs
             out[name] = Remedy(name=name, kind=kind,
-                               cost_factor=self.amount(body.get("cost_factor", 1), f"{where}.cost_factor"),
+                               cost_factor=self.amount(body.get("cost_factor", default_cost), f"{where}.cost_factor"),
                                description=str(body.get("description", "")),
                                per_order=self.per_order(body.get("per_order", 1), f"{where}.per_order"),
                                per_customer=self.per_customer(body.get("per_customer"), f"{where}.per_customer"),
@@ -282,10 +409,13 @@ class _Builder:
 
     def situation(self, sid: str, body: Any, facts: Mapping[str, FactSpec], remedies: Mapping[str, Remedy]) -> Situation:
         where = f"situations.{sid}"
-        if sid not in SITUATIONS:
-            raise self.fail(where, f"unknown situation id; expected one of: {', '.join(SITUATIONS)}")
+        if not isinstance(sid, str) or not _SITUATION_ID.match(sid):
+            raise self.fail(where, "a situation id is 2 to 49 lower-case letters, digits and underscores, "
+                                   f"starting with a letter (e.g. fee_dispute), got {sid!r}")
         body = self.mapping(body, where)
-        self.only_keys(body, where, {"description", "needs", "eligible", "remedies", "fair_ask", "fair_ask_remedy"})
+        self.only_keys(body, where, {"description", "needs", "eligible", "remedies", "fair_ask", "fair_ask_remedy",
+                                     "handoff", "handoff_tier"})
+        handoff_tier, handoff_reason = self.situation_handoff(body, where)
         needs = tuple(self.name(f, f"{where}.needs[{i}]")
                       for i, f in enumerate(self.listed(body.get("needs", []), f"{where}.needs")))
         for i, fact in enumerate(needs):
@@ -305,8 +435,28 @@ class _Builder:
             self.name(fair_ask_remedy, f"{where}.fair_ask_remedy")
         if fair_ask_remedy is not None and fair_ask_remedy not in {r.remedy for r in rules}:
             raise self.fail(f"{where}.fair_ask_remedy", f"{fair_ask_remedy!r} is not one of this situation's remedies")
+        fair_ask = body.get("fair_ask", False)
+        if not isinstance(fair_ask, bool):
+            raise self.fail(f"{where}.fair_ask", f"expected true or false, got {fair_ask!r}")
         return Situation(id=sid, description=str(body.get("description", "")), needs=needs, eligible=eligible,
-                         remedies=rules, fair_ask=bool(body.get("fair_ask", False)), fair_ask_remedy=fair_ask_remedy)
+                         remedies=rules, fair_ask=fair_ask, fair_ask_remedy=fair_ask_remedy,
+                         handoff_tier=handoff_tier, handoff_reason=handoff_reason)
+
+    def situation_handoff(self, body: Mapping[str, Any], where: str) -> tuple[Optional[Tier], str]:
+        """`handoff: {tier: supervisor, reason: ...}` or `handoff_tier: supervisor`."""
+        if "handoff" in body and "handoff_tier" in body:
+            raise self.fail(where, "give either `handoff` or `handoff_tier`, not both")
+        if "handoff_tier" in body:
+            return self.tier(body["handoff_tier"], f"{where}.handoff_tier"), ""
+        if "handoff" not in body:
+            return None, ""
+        handoff = self.mapping(body["handoff"], f"{where}.handoff")
+        self.only_keys(handoff, f"{where}.handoff", {"tier", "reason"})
+        tier = self.tier(self.required(handoff, "tier", f"{where}.handoff"), f"{where}.handoff.tier")
+        reason = handoff.get("reason", "")
+        if not isinstance(reason, str):
+            raise self.fail(f"{where}.handoff.reason", f"expected a sentence, got {_kind(reason)}")
+        return tier, reason
 
     def rule(self, sid: str, index: int, body: Any, facts: Mapping[str, FactSpec],
              remedies: Mapping[str, Remedy]) -> RemedyRule:
@@ -336,39 +486,68 @@ class _Builder:
         return RemedyRule(
             id=str(body.get("id", f"{sid}.{remedy_name}")), situation=sid, remedy=remedy_name, amount=amount,
             caps=caps, when=self.conditions(body.get("when", []), f"{where}.when", facts),
-            adjustable=bool(body.get("adjustable", False)),
-            counts_as_exception=bool(body.get("counts_as_exception", True)),
+            adjustable=self.flag(body, "adjustable", False, where),
+            counts_as_exception=self.flag(body, "counts_as_exception", True, where),
         )
 
+    def flag(self, body: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+        value = body.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}.{key}", f"expected true or false, got {value!r}")
+        return value
+
     def amount_spec(self, raw: Any, where: str, facts: Mapping[str, FactSpec], remedy: Remedy) -> AmountSpec:
-        if remedy.kind == "plan":
+        if remedy.kind in SIZELESS_KINDS:
             if raw is not None:
-                raise self.fail(where, "a payment plan's size comes from the debt and the weekly amount; remove `amount`")
-            return AmountSpec(fact="debt_amount")
+                raise self.fail(where, f"{remedy.name} is an {remedy.kind} remedy: it has no size; remove `amount`")
+            return AmountSpec()
+        if remedy.kind == "plan":
+            # A plan is sized by the balance it spreads: {fact: NAME} (a money fact), debt_amount by default.
+            if raw is None:
+                if "debt_amount" not in facts:
+                    raise self.fail(where, "a plan needs the balance it spreads: amount: {fact: NAME}")
+                raw = {"fact": "debt_amount"}
+            body = self.mapping(raw, where)
+            self.only_keys(body, where, {"fact"})
+            self.numeric_fact(self.required(body, "fact", where), f"{where}.fact", facts, money=True)
+            return AmountSpec(fact=body["fact"])
         if raw is None:
             raise self.fail(where, "missing required key 'amount'")
         if not isinstance(raw, dict):
             return AmountSpec(fixed=self.amount(raw, where))
-        self.only_keys(raw, where, {"fact", "fixed", "percent", "of"})
+        self.only_keys(raw, where, {"fact", "fixed", "percent", "of", "per"})
+        per = None
+        if "per" in raw:
+            per = self.numeric_fact(raw["per"], f"{where}.per", facts, whole=True)
+            raw = {k: v for k, v in raw.items() if k != "per"}
         if "fixed" in raw and len(raw) == 1:
-            return AmountSpec(fixed=self.amount(raw["fixed"], f"{where}.fixed"))
+            return AmountSpec(fixed=self.amount(raw["fixed"], f"{where}.fixed"), per=per)
         if "fact" in raw and len(raw) == 1:
-            self.numeric_fact(raw["fact"], f"{where}.fact", facts)
-            return AmountSpec(fact=raw["fact"])
+            return AmountSpec(fact=self.numeric_fact(raw["fact"], f"{where}.fact", facts), per=per)
         if set(raw) == {"percent", "of"}:
-            self.numeric_fact(raw["of"], f"{where}.of", facts)
-            return AmountSpec(percent=self.amount(raw["percent"], f"{where}.percent"), of=raw["of"])
-        raise self.fail(where, "expected one of {fixed: N}, {fact: NAME} or {percent: N, of: NAME}")
+            of = self.numeric_fact(raw["of"], f"{where}.of", facts)
+            return AmountSpec(percent=self.amount(raw["percent"], f"{where}.percent"), of=of, per=per)
+        raise self.fail(where, "expected one of {fixed: N}, {fact: NAME} or {percent: N, of: NAME}, "
+                               "each optionally with per: COUNT_FACT")
 
-    def numeric_fact(self, name: Any, where: str, facts: Mapping[str, FactSpec]) -> None:
+    def numeric_fact(self, name: Any, where: str, facts: Mapping[str, FactSpec], *, whole: bool = False,
+                     money: bool = False) -> str:
         if self.name(name, where) not in facts:
             raise self.fail(where, f"unknown fact {name!r}")
-        if facts[name].type not in ("money", "days", "count"):
-            raise self.fail(where, f"fact {name!r} is a {facts[name].type}, not a number")
+        ftype = facts[name].type
+        if whole and ftype not in WHOLE_FACT_TYPES:
+            raise self.fail(where, f"fact {name!r} is a {ftype}; `per` needs a whole number "
+                                   f"({', '.join(WHOLE_FACT_TYPES)})")
+        if money and ftype != "money":
+            raise self.fail(where, f"fact {name!r} is a {ftype}, not money")
+        if ftype not in NUMERIC_FACT_TYPES:
+            raise self.fail(where, f"fact {name!r} is a {ftype}, not a number")
+        return str(name)
 
     def cap(self, raw: Any, where: str, remedy: Remedy) -> Cap:
         raw = self.mapping(raw or {}, where)
-        allowed = {"max_recent_exceptions"} | ({"max_days"} if remedy.kind == "days" else {"max_amount", "max_percent"})
+        sized = {"days": {"max_days"}, "item": set(), "none": set()}.get(remedy.kind, {"max_amount", "max_percent"})
+        allowed = {"max_recent_exceptions"} | sized
         self.only_keys(raw, where, allowed)
         return Cap(
             max_amount=self.amount(raw["max_amount"], f"{where}.max_amount") if "max_amount" in raw else None,
@@ -419,28 +598,45 @@ class _Builder:
             raise self.fail(where, f"expected exactly one test of {', '.join(OPERATORS)}")
         op, operand = ops[0], raw[ops[0]]
         spec = facts[fact]
-        if op in ("min", "max", "above", "below"):
-            if spec.type not in ("money", "days", "count"):
+        if op in ("present", "absent"):
+            if not isinstance(operand, bool):
+                raise self.fail(f"{where}.{op}", f"expected true or false, got {operand!r}")
+        elif op in ("min", "max", "above", "below"):
+            if spec.type not in NUMERIC_FACT_TYPES:
                 raise self.fail(f"{where}.{op}", f"fact {fact!r} is a {spec.type}; {op} needs a number")
             operand = self.amount(operand, f"{where}.{op}")
         elif op in ("in", "not_in"):
             if not isinstance(operand, list) or not operand:
                 raise self.fail(f"{where}.{op}", "expected a non-empty list")
-            if spec.type == "enum":
-                bad = [v for v in operand if str(v) not in spec.values]
-                if bad:
-                    raise self.fail(f"{where}.{op}", f"{bad[0]!r} is not a value of {fact} ({', '.join(spec.values)})")
-            operand = tuple(str(v) for v in operand) if spec.type == "enum" else tuple(operand)
+            operand = tuple(self.operand(spec, v, f"{where}.{op}") for v in operand)
         elif op == "is":
-            if spec.type == "bool" and not isinstance(operand, bool):
-                raise self.fail(f"{where}.is", f"fact {fact!r} is true or false, got {operand!r}")
-            if spec.type == "enum":
-                if str(operand) not in spec.values:
-                    raise self.fail(f"{where}.is", f"{operand!r} is not a value of {fact} ({', '.join(spec.values)})")
-                operand = str(operand)
+            operand = self.operand(spec, operand, f"{where}.is")
         test = FactTest(fact=fact, op=op, operand=operand, reason=reason)
         assert facts_named(test) == {fact}
         return test
+
+    def operand(self, spec: FactSpec, value: Any, where: str) -> object:
+        """A value a condition compares a fact with, typed as the fact is."""
+        from makegood.policy.case import coerce_fact  # the one place that types a fact value
+
+        if spec.type == "bool":
+            if not isinstance(value, bool):
+                raise self.fail(where, f"fact {spec.name!r} is true or false, got {value!r}")
+            return value
+        if spec.type == "enum":
+            if isinstance(value, bool):
+                raise self.fail(where, f"fact {spec.name!r} is one of {', '.join(spec.values)}, got {value} "
+                                       "(a bare yes/no/true/false is read as true or false: write it in quotes)")
+            from makegood.policy.case import enum_value
+
+            canonical = enum_value(spec, value) if isinstance(value, (str, int)) else None
+            if canonical is None:
+                raise self.fail(where, f"{value!r} is not a value of {spec.name} ({', '.join(spec.values)})")
+            return canonical
+        try:
+            return coerce_fact(spec, value)
+        except Exception as exc:  # noqa: BLE001 - reworded with the catalog path
+            raise self.fail(where, str(exc)) from None
 
     def plans(self, raw: Any) -> PlanPolicy:
         where = "payment_plans"

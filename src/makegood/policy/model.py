@@ -9,8 +9,15 @@ from typing import Mapping, Optional
 from makegood.policy.conditions import Condition
 from makegood.policy.tiers import Tier
 
-FACT_TYPES = ("money", "days", "count", "bool", "enum")
-REMEDY_KINDS = ("money", "days", "plan")
+FACT_TYPES = ("money", "days", "count", "bool", "enum", "month", "hour")
+NUMERIC_FACT_TYPES = ("money", "days", "count", "month", "hour")
+WHOLE_FACT_TYPES = ("days", "count", "month", "hour")  # whole numbers, each with its own bound
+# money: an amount; days: a number of days; plan: a payment plan sized from a balance;
+# item: something given that has no money size (a replacement, a promo code, a lounge pass);
+# none: an action with no size at all (rebooking, an explanation, a callback).
+REMEDY_KINDS = ("money", "days", "plan", "item", "none")
+SIZELESS_KINDS = ("item", "none")
+SITUATION_ID = r"^[a-z][a-z0-9_]{1,48}$"
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class PerCustomer:
 @dataclass(frozen=True)
 class Remedy:
     name: str
-    kind: str  # money: an amount; days: a number of days; plan: a payment plan
+    kind: str  # one of REMEDY_KINDS
     cost_factor: Decimal  # what one unit of `amount` costs the company
     description: str
     per_order: Optional[int] = 1  # grants of this remedy on one order; None: no limit
@@ -44,12 +51,18 @@ class Remedy:
 
 @dataclass(frozen=True)
 class AmountSpec:
-    """How big the remedy is, from the case's facts. Exactly one form is set."""
+    """How big the remedy is, from the case's facts. At most one form is set; none for a
+    remedy of kind item/none (it has no size)."""
 
     fact: Optional[str] = None  # the fact's value
     fixed: Optional[Decimal] = None
     percent: Optional[Decimal] = None  # with `of`: percent of a fact
     of: Optional[str] = None
+    per: Optional[str] = None  # a count fact the unit amount is multiplied by (per passenger)
+
+    @property
+    def sizeless(self) -> bool:
+        return self.fact is None and self.fixed is None and self.percent is None
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,8 @@ class Situation:
     remedies: tuple[RemedyRule, ...]  # in the order the business prefers to offer them
     fair_ask: bool = False  # the customer may share responsibility: ask what is fair
     fair_ask_remedy: Optional[str] = None  # what a bare money ask means here
+    handoff_tier: Optional[Tier] = None  # who takes the case when nothing fits; None: the catalog's
+    handoff_reason: str = ""  # said with that handoff
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,18 @@ class Catalog:
     plans: Optional[PlanPolicy] = None
     return_window_days: int = 30  # days after delivery a normal return is accepted
     notes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def situation_ids(self) -> tuple[str, ...]:
+        """The situations this catalog declares, in catalog order: the one list of situation ids."""
+        return tuple(self.situations)
+
+    def handoff_for(self, situation_id: str) -> Tier:
+        """Who takes a case of this situation when nothing fits."""
+        situation = self.situations.get(situation_id)
+        if situation is not None and situation.handoff_tier is not None:
+            return situation.handoff_tier
+        return self.handoff_tier
 
     def situation(self, situation_id: str) -> Situation:
         from makegood.errors import CaseError

@@ -13,7 +13,15 @@ from typing import Optional
 from makegood.policy.case import Case
 from makegood.policy.conditions import Missing, first_failure
 from makegood.policy.cumulative import ORDER_TOTAL_RULE, limit_for
-from makegood.policy.limits import Size, check_cap, cost_of, largest_at, natural_size, required_tier
+from makegood.policy.limits import (
+    Size,
+    check_cap,
+    cost_of,
+    frequency_check,
+    largest_at,
+    natural_size,
+    required_tier,
+)
 from makegood.policy.model import Catalog, RemedyRule
 from makegood.policy.tiers import Tier
 
@@ -21,8 +29,8 @@ from makegood.policy.tiers import Tier
 @dataclass(frozen=True)
 class Option:
     remedy: str
-    kind: str  # money | days | plan
-    size: Size  # Decimal money, or whole days
+    kind: str  # money | days | plan | item | none
+    size: Optional[Size]  # Decimal money, or whole days; None for a remedy with no size (item, none)
     cost: Decimal
     required_tier: Tier
     rule: str  # the remedy rule that allows it, e.g. "damaged_item.partial_refund"
@@ -37,7 +45,7 @@ class Option:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "remedy": self.remedy, "kind": self.kind, "size": str(self.size), "cost": str(self.cost),
+            "remedy": self.remedy, "kind": self.kind, "size": None if self.size is None else str(self.size), "cost": str(self.cost),
             "required_tier": self.required_tier.value, "rule": self.rule, "cap_rule": self.cap_rule,
             "policy_version": self.policy_version, "phrasing": self.phrasing,
             "reduced_from": None if self.reduced_from is None else str(self.reduced_from),
@@ -83,22 +91,35 @@ class OptionSet:
 
 def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
                   ) -> tuple[list[Option], list[Option], list[Blocked], set[str]]:
-    """One rule at one tier -> (offers, beyond, blocked, missing facts)."""
+    """One rule at one tier -> (offers, beyond, blocked, missing facts).
+
+    Three-valued: a rule whose known conditions already fail, or that a limit already stops
+    whatever its size, is simply not applicable: its missing facts are not asked for."""
     kind = catalog.remedies[rule.remedy].kind
     outcome, failed = first_failure(rule.when, case.facts)
+    if outcome is False and failed is not None:
+        return [], [], [Blocked(rule.remedy, rule.id, failed.describe())], set()
+    limit = limit_for(catalog, rule.remedy, case.facts, case.history)
+    if not limit.ok:
+        return [], [], [Blocked(rule.remedy, limit.rule, limit.reason)], set()
+    stopped = _stopped_whatever_the_size(catalog, rule, case)
+    if stopped is not None:
+        return [], [], [stopped], set()
     if isinstance(outcome, Missing):
         return [], [], [], set(outcome.facts)
-    if not outcome:
-        return [], [], [Blocked(rule.remedy, rule.id, failed.describe())], set()
     size = natural_size(rule, case.facts, kind)
     if isinstance(size, Missing):
         return [], [], [], set(size.facts)
     make = lambda s, t, cap_rule, reduced=None: Option(  # noqa: E731 - local constructor keeps lines short
         remedy=rule.remedy, kind=kind, size=s, cost=cost_of(catalog, rule, s), required_tier=t, rule=rule.id,
         cap_rule=cap_rule, policy_version=catalog.version, reduced_from=reduced)
-    limit = limit_for(catalog, rule.remedy, case.facts, case.history)
-    if not limit.ok:
-        return [], [], [Blocked(rule.remedy, limit.rule, limit.reason)], set()
+    if size is None:  # a remedy with no size: only who may grant it, and how often
+        needed, verdict = required_tier(catalog, rule, None, case.facts)
+        if needed is None:
+            return [], [], [Blocked(rule.remedy, verdict.cap_rule, verdict.reason)], set()
+        if needed <= tier:
+            return [make(None, needed, verdict.cap_rule)], [], [], set()
+        return [], [make(None, needed, verdict.cap_rule)], [], set()
     room = limit.room if kind == "money" else None
     if room is not None and Decimal(size) > room:
         if not rule.adjustable:
@@ -124,6 +145,24 @@ def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
     return offers, [make(size, needed, verdict.cap_rule)], [], set()
 
 
+def _stopped_whatever_the_size(catalog: Catalog, rule: RemedyRule, case: Case) -> Optional[Blocked]:
+    """A rule no tier may grant this customer at any size (every listed tier is past its limit of
+    exceptions): not applicable, so the facts its size needs would change nothing."""
+    checks = []
+    for tier in Tier.ordered():
+        cap = rule.caps.get(tier)
+        if cap is None:
+            continue
+        stop = frequency_check(catalog, rule, tier, cap, case.facts)
+        if stop is None:
+            return None
+        checks.append(stop)
+    if not checks:
+        return None
+    top = checks[-1]
+    return Blocked(rule.remedy, top.cap_rule, top.reason)
+
+
 def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
     situation = catalog.situation(case.situation)
     missing = {f for f in situation.needs if case.facts.get(f) is None}
@@ -143,7 +182,7 @@ def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
             beyond += b
             blocked += x
             missing |= m
-    handoff = None if offers else _handoff(catalog, tier, beyond, blocked, missing)
+    handoff = None if offers else _handoff(catalog, situation.id, tier, beyond, blocked, missing)
     cited = tuple(dict.fromkeys([o.cap_rule for o in offers + beyond] + [b.rule for b in blocked]))
     return OptionSet(
         situation=situation.id, tier=tier, policy_version=catalog.version,
@@ -154,14 +193,17 @@ def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
     )
 
 
-def _handoff(catalog: Catalog, tier: Tier, beyond: list[Option], blocked: list[Blocked],
+def _handoff(catalog: Catalog, situation_id: str, tier: Tier, beyond: list[Option], blocked: list[Blocked],
              missing: set[str]) -> Handoff:
     if beyond:
         target = min(o.required_tier for o in beyond)
         return Handoff(target, f"{target.a} can approve {beyond[0].remedy.replace('_', ' ')}")
-    target = max(catalog.handoff_tier, _next_tier(tier))
+    target = max(catalog.handoff_for(situation_id), _next_tier(tier))
+    own = catalog.situation(situation_id).handoff_reason
     if missing:
         return Handoff(target, f"if {', '.join(sorted(missing))} cannot be confirmed, {target.a} will review the case")
+    if own:
+        return Handoff(target, own)
     reason = blocked[0].reason if blocked else "no remedy in the catalog fits this case"
     return Handoff(target, f"outside standard policy ({reason}); {target.a} will review it as an exception")
 
