@@ -50,8 +50,15 @@ class ValidateCaseForm(FormValidationAction):
         return self._extract("outage_hours", tracker)
 
     def _extract(self, slot: str, tracker: Tracker) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
+        if tracker.get_slot(slot) is not None:
             return {}
+        # An order number is unmistakable, so it is taken whenever it comes (facts in any order);
+        # a bare amount fills only the slot we asked for.
+        if tracker.get_slot("requested_slot") != slot and slot != "order_id":
+            return {}
+        if slot == "order_id" and tracker.get_slot("requested_slot") != slot:
+            value = value_for_slot(slot, entities_of(tracker))
+            return {slot: value} if value is not None else {}
         value = value_for_slot(slot, entities_of(tracker))
         if value is None and slot == "order_id":  # asked for the number, the customer typed it bare
             value = order_in_text((tracker.latest_message or {}).get("text") or "")

@@ -6,6 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.glue import assistant, graceful, speak, turn_of
+from actions.unopened import ask_which_situation
 from makegood.assistant.case_facts import asked_amount
 
 
@@ -19,4 +20,7 @@ class ActionJudgeAsk(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         turn = turn_of(tracker)
         amount, percent = asked_amount(turn.entities, turn.text)
+        asked = ask_which_situation(dispatcher, tracker, domain)
+        if asked is not None:
+            return asked
         return speak(dispatcher, assistant().judge(turn, amount, percent))

@@ -6,6 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.glue import assistant, graceful, speak, turn_of
+from actions.unopened import ask_which_situation
 
 
 class ActionProposeResolution(Action):
@@ -27,6 +28,9 @@ class ActionAcceptOffer(Action):
 
     @graceful
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        asked = ask_which_situation(dispatcher, tracker, domain)
+        if asked is not None:
+            return asked
         return speak(dispatcher, assistant().accept(turn_of(tracker)))
 
 

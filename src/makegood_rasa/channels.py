@@ -22,6 +22,7 @@ import copy
 import hashlib
 import hmac
 import json
+import re
 import logging
 import os
 import secrets
@@ -123,14 +124,27 @@ NO_REPLY = ("Sorry, I couldn't answer that just now because of a problem on our 
             "in a minute, or type 'agent' and a person will help.")
 
 
-async def _paused(request: Request, sender: str) -> bool:
-    """Is this conversation waiting for a person? Unknown counts as not paused."""
+WAITING = ("Your case is with a colleague{reference}, who has everything you've told me, so you won't have to "
+           "repeat yourself. They'll reply right here.")
+REFERENCE = re.compile(r"\bP-[23456789A-HJKMNP-Z]{6}\b")
+
+
+async def _no_reply(request: Request, sender: str) -> str:
+    """What to say when the turn said nothing. A chat waiting for a person (paused after a
+    handoff) hears that its case is with a colleague, with its reference; any other silence is
+    Rasa's answer to an unreachable actions server, and the customer hears to try again.
+    A customer is never left with nothing."""
     try:
         agent = request.app.ctx.agent
         tracker = await agent.tracker_store.retrieve(sender) if agent and agent.tracker_store else None
-        return bool(tracker and tracker.is_paused())
     except Exception:  # noqa: BLE001 - the store is down too: the customer still gets an answer
-        return False
+        tracker = None
+    if tracker is not None and tracker.is_paused():
+        said = [e.text for e in tracker.events if getattr(e, "type_name", "") == "bot" and getattr(e, "text", None)]
+        found = next((m.group(0) for text in reversed(said) for m in [REFERENCE.search(text)] if m), None)
+        return WAITING.format(reference=f" (reference {found})" if found else "")
+    logger.error("rest: the turn for %s produced no reply; told the customer to try again", sender)
+    return NO_REPLY
 
 
 def too_long_reply(limit: int) -> str:
@@ -182,11 +196,8 @@ class RestChannel(RestInput):
             logger.error("rest: the turn for %s timed out", sender)
         except Exception:  # a failing turn still answers with what was said so far
             logger.exception("rest: the turn for %s failed: %s", sender, copy.deepcopy(text)[:200])
-        if not collector.messages and not await _paused(request, sender):
-            # Rasa answers an unreachable actions server with silence; a customer must never
-            # be left with nothing (a paused chat is a person's to answer, not the bot's).
-            logger.error("rest: the turn for %s produced no reply; told the customer to try again", sender)
-            collector.messages.append({"recipient_id": sender, "text": NO_REPLY})
+        if not collector.messages:
+            collector.messages.append({"recipient_id": sender, "text": await _no_reply(request, sender)})
         return response.json(collector.messages)
 
 

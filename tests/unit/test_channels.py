@@ -238,3 +238,29 @@ def test_socket_channel_keeps_rasas_name():
 def test_actions_token_compare():
     assert token_ok("s3cret", "s3cret")
     assert not token_ok("s3cret", "s3cre") and not token_ok("s3cret", None) and not token_ok("", "")
+
+
+def test_rest_a_chat_waiting_for_a_person_hears_its_case_is_with_a_colleague():
+    """Found: after a handoff the conversation is paused and every later message got silence."""
+    from types import SimpleNamespace
+
+    from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationPaused, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker.from_events("c", [
+        ActionExecuted("action_listen"), UserUttered("I want a person"),
+        BotUttered("I've passed your case to a colleague. Your reference is P-9PR6MV."), ConversationPaused()])
+
+    class Store:
+        async def retrieve(self, sender):
+            return tracker
+
+    request = FakeRequest(b'{"sender": "c", "message": "hello? anyone?"}')
+    request.app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=Store())))
+
+    async def paused(message):
+        return None  # Rasa says nothing while the conversation is paused
+
+    res = asyncio.run(RestChannel().handle(request, paused))
+    [reply] = json.loads(res.body)
+    assert "with a colleague (reference P-9PR6MV)" in reply["text"] and "repeat yourself" in reply["text"]

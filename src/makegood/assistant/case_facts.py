@@ -56,7 +56,28 @@ def slots_to_ask(catalog: Catalog, situation: str, misses: object = 0) -> list[s
     if gave_up(misses):
         return []
     needed = needed_facts(catalog, situation)
-    return ["order_id"] + [slot for slot in FACT_SLOTS if slot in needed]
+    facts = [slot for slot in FACT_SLOTS if slot in needed]
+    if not uses_company_facts(catalog, situation):
+        # Nothing to look up before judging (a missed payment, a disputed fee): ask about the
+        # problem first and for the order number, which says whose account it is, last.
+        return facts + ["order_id"]
+    return ["order_id"] + facts
+
+
+def uses_company_facts(catalog: Catalog, situation: str) -> bool:
+    """Does any rule of this situation read a fact the customer store knows (order value,
+    days since delivery, membership, ...)?"""
+    s = catalog.situation(situation)
+    named = set(s.needs)
+    for condition in s.eligible:
+        named |= facts_named(condition)
+    for rule in s.remedies:
+        for condition in rule.when:
+            named |= facts_named(condition)
+        named |= {f for f in (rule.amount.fact, rule.amount.of, rule.amount.per) if f}
+        if any(cap.max_percent is not None for cap in rule.caps.values()):
+            named.add("order_value")
+    return any(catalog.facts[n].source == "company" for n in named if n in catalog.facts)
 
 
 def gave_up(misses: object) -> bool:

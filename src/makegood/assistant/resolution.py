@@ -344,24 +344,28 @@ def _plan_json(plan) -> dict:
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2, "three": 2,
              "last": -1}
 _KEYWORDS = {
-    "full_refund": ("full refund", "full", "money back"),
-    "partial_refund": ("partial", "refund", "money back", "cash"),
+    "full_refund": ("full refund", "full", "refund", "money back", "my card", "original payment", "all of it"),
+    "partial_refund": ("partial", "refund", "money back", "cash", "my card", "original payment", "back to my"),
     "store_credit": ("store credit", "credit"),
-    "service_credit": ("credit",),
+    "service_credit": ("credit", "subscription credit", "account credit"),
     "fee_waiver": ("waive", "waiver", "fee"),
-    "replacement": ("replacement", "replace", "new one", "another one", "send it again", "resend"),
+    "replacement": ("replacement", "replace", "new one", "another one", "send it again", "resend", "exchange",
+                    "swap", "right size", "right one", "correct one"),
     "shipping_upgrade": ("shipping", "express"),
-    "return_window_extension": ("extend", "extension", "window", "return"),
-    "payment_deferral": ("defer", "postpone", "later", "move", "due date"),
+    "return_window_extension": ("extend", "extension", "window", "return", "reopen"),
+    "payment_deferral": ("defer", "postpone", "later", "move", "due date", "more time"),
     "goodwill_voucher": ("voucher", "coupon"),
     "keep_item": ("keep",),
     "prepaid_return": ("label", "send it back", "return"),
     "payment_plan": ("plan", "weekly"),
 }
+_AMOUNT = re.compile(r"(?<![\w.])\$?(\d{1,6}(?:\.\d{1,2})?)(?![\w%])")
 
 
 def pick(text: str, menu: Sequence[Mapping[str, Any]]) -> Optional[int]:
-    """Which menu item the customer means: a number, an ordinal, or words naming the remedy."""
+    """Which menu item the customer means: a number, an ordinal, the amount of one offer
+    ("I'll take the 25"), or words naming the remedy — the item they name most clearly; None
+    when two items are named equally (the bot then asks which)."""
     lowered = (text or "").lower()[:500]
     number = re.search(r"(?<![\d$.\-−])([1-9])(?![\d.%])", lowered)
     if number and int(number.group(1)) <= len(menu) and "$" not in lowered:
@@ -369,6 +373,19 @@ def pick(text: str, menu: Sequence[Mapping[str, Any]]) -> Optional[int]:
     for word, index in _ORDINALS.items():
         if re.search(rf"\b{re.escape(word)}\b", lowered):
             return index if index >= 0 else len(menu) - 1
-    matches = [i for i, item in enumerate(menu)
-               if any(k in lowered for k in _KEYWORDS.get(str(item.get("remedy")), ()))]
-    return matches[0] if len(matches) >= 1 and len({menu[i]["remedy"] for i in matches}) == 1 else None
+    amounts = {Decimal(a) for a in _AMOUNT.findall(lowered)}
+    by_amount = [i for i, item in enumerate(menu) if _size_of(item) in amounts]
+    if len(by_amount) == 1:
+        return by_amount[0]
+    scores = [sum(1 for k in _KEYWORDS.get(str(item.get("remedy")), ()) if k in lowered) for item in menu]
+    best = max(scores, default=0)
+    if best == 0 or scores.count(best) > 1:
+        return None
+    return scores.index(best)
+
+
+def _size_of(item: Mapping[str, Any]) -> Optional[Decimal]:
+    try:
+        return Decimal(str(item.get("size"))) if item.get("size") not in (None, "") else None
+    except ArithmeticError:
+        return None
