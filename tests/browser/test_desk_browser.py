@@ -122,8 +122,11 @@ def test_bot_handoff_appears_in_the_queue_with_its_context(world, browser, scree
 # -- a peer co-sign ----------------------------------------------------------------------------------
 def test_a_second_agent_cosigns_a_peer_request(world, browser):
     client = world.client()
+    # An order of its own: once approved, this full refund uses up everything MG-10443 may give back,
+    # and the copilot test below still works on MG-10443.
     logged = client.post_json("/api/copilot/log", {
-        "conversation_id": "desk-alice-browser-peer", "situation": "damaged_item", "order_id": "MG-10443",
+        "conversation_id": "desk-alice-browser-peer", "situation": "damaged_item",
+        "order_id": world.fresh_order("MG-10443"),
         "remedy": "full_refund", "customer_ask": {"remedy": "full_refund", "size": "219.00"},
         "transcript": [{"speaker": "customer", "text": "my smart watch arrived broken, I want my money back"}],
     }, csrf=False, token=world.token("alice"))

@@ -38,14 +38,21 @@ class Bot:
 
 
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory) -> Bot:
+def servers(tmp_path_factory) -> Servers:
+    """One set of servers for every e2e module that does not kill or restart them: starting
+    TensorFlow twice costs a minute or more on two cores."""
     work = tmp_path_factory.mktemp("e2e")
-    servers = Servers(workdir=work, database_url=f"sqlite:///{work / 'makegood.db'}")
+    started = Servers(workdir=work, database_url=f"sqlite:///{work / 'makegood.db'}")
     try:
-        servers.start()
+        started.start()
     except StartError as exc:
         pytest.fail(str(exc))
     try:
-        yield Bot(servers.urls["rasa"], servers.database_url)
+        yield started
     finally:
-        servers.stop()
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def bot(servers) -> Bot:
+    return Bot(servers.urls["rasa"], servers.database_url)

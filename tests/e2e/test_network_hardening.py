@@ -68,17 +68,10 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    work = tmp_path_factory.mktemp("hardening")
-    servers = Servers(workdir=work, database_url=f"sqlite:///{work / 'makegood.db'}", cors_origins=(LISTED,))
-    try:
-        servers.start()
-    except StartError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield Stack(servers)
-    finally:
-        servers.stop()
+def stack(servers):
+    """The session's servers (tests/e2e/conftest.py): LISTED is one of their CORS origins."""
+    assert LISTED in servers.cors_origins
+    return Stack(servers)
 
 
 def new_sender(label: str) -> str:
