@@ -12,26 +12,27 @@ Wording: `utter_clarify_situation` ("is this about {first}, or {second}?") and o
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Collection, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from makegood.policy import SITUATIONS
+from makegood.services.bootstrap import get_services
 
 CLARIFY_KEY = "clarify_situation"
 
 
-def candidates_of(latest_message: Dict[Text, Any]) -> List[str]:
+def candidates_of(latest_message: Dict[Text, Any], situations: Collection[str]) -> List[str]:
     """The two situations to ask about: the classifier's candidates, else the two
-    likeliest situations in the intent ranking. Only real situation ids survive."""
+    likeliest situations in the intent ranking. Only the catalog's situation ids
+    (`situations`) survive."""
     given = (latest_message.get(CLARIFY_KEY) or {}).get("candidates") or []
     if not given:
         ranking = latest_message.get("intent_ranking") or []
-        given = [r.get("name") for r in ranking if r.get("name") in SITUATIONS]
+        given = [r.get("name") for r in ranking if r.get("name") in situations]
     out: List[str] = []
     for situation in given:
-        if situation in SITUATIONS and situation not in out:
+        if situation in situations and situation not in out:
             out.append(situation)
     return out[:2]
 
@@ -47,7 +48,7 @@ class ActionClarifySituation(Action):
         return "action_clarify_situation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        candidates = candidates_of(tracker.latest_message or {})
+        candidates = candidates_of(tracker.latest_message or {}, get_services().catalog.situation_ids)
         if len(candidates) < 2:
             dispatcher.utter_message(response="utter_default")
             return []

@@ -10,7 +10,6 @@ from actions.glue import entities_of, graceful
 from makegood.nlp import extract
 from makegood.assistant.case_facts import opening_slots
 from makegood.services.bootstrap import get_services
-from makegood.policy import SITUATIONS
 
 
 class ActionStartCase(Action):
@@ -23,7 +22,7 @@ class ActionStartCase(Action):
     @graceful
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent not in SITUATIONS:
+        if intent not in get_services().catalog.situation_ids:
             return []
         slots = opening_slots(get_services().catalog, intent, opening_entities(tracker))
         if intent == tracker.get_slot("situation") and tracker.get_slot("stage") not in ("resolved", "handed_off"):

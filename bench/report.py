@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import time
 import urllib.request
 from pathlib import Path
@@ -10,6 +12,16 @@ from pathlib import Path
 from bench.load import percentile
 
 TARGETS = {"macro_f1": 0.92, "turn_ratio": 1.3, "copilot_p50_ms": 100.0}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.lru_cache(maxsize=1)
+def situation_ids() -> tuple[str, ...]:
+    """The situations the NLU data is for: the catalog at MAKEGOOD_POLICY_PATH, else the
+    retail catalog in policy/ (the catalog is the one list of situations)."""
+    from makegood.policy import load_catalog
+
+    return load_catalog(os.environ.get("MAKEGOOD_POLICY_PATH") or ROOT / "policy").situation_ids
 
 
 def copilot_latency(servers, requests: int) -> dict:
@@ -93,14 +105,13 @@ def _charts(results: dict, out: Path) -> list[str]:
     plt.close(fig)
     made.append("charts/confusion.png")
 
-    from makegood.policy import SITUATIONS
-
+    situations = situation_ids()
     fig, ax = plt.subplots(figsize=(10, 4))
-    x = np.arange(len(SITUATIONS))
-    ax.bar(x - 0.2, [q["makegood"]["per_intent"].get(s, {}).get("f1", 0) for s in SITUATIONS], 0.4, label="Makegood")
-    ax.bar(x + 0.2, [q["baseline"]["per_intent"].get(s, {}).get("f1", 0) for s in SITUATIONS], 0.4,
+    x = np.arange(len(situations))
+    ax.bar(x - 0.2, [q["makegood"]["per_intent"].get(s, {}).get("f1", 0) for s in situations], 0.4, label="Makegood")
+    ax.bar(x + 0.2, [q["baseline"]["per_intent"].get(s, {}).get("f1", 0) for s in situations], 0.4,
            label="TF-IDF + logistic regression")
-    ax.set_xticks(x, SITUATIONS, rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(x, situations, rotation=45, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("F1")
     ax.legend(loc="lower right")
@@ -188,14 +199,12 @@ def markdown(r: dict, charts: list[str]) -> str:
         "|---|---|---|---|",
     ]
     for key, label in (("intent_accuracy", "intent accuracy"), ("macro_f1", "macro-F1, all intents"),
-                       ("situation_macro_f1", "macro-F1, the 12 situations"),
+                       ("situation_macro_f1", f"macro-F1, the {len(situation_ids())} situations"),
                        ("exception_precision", "exception-vs-not precision"),
                        ("exception_recall", "exception-vs-not recall")):
         lines.append(f"| {label} | {q[key]:.3f} | {base[key]:.3f} | {q[key] - base[key]:+.3f} |")
     lines += ["", "| situation | P | R | F1 | baseline F1 |", "|---|---|---|---|---|"]
-    from makegood.policy import SITUATIONS
-
-    for s in SITUATIONS:
+    for s in situation_ids():
         a, b = q["per_intent"].get(s), base["per_intent"].get(s)
         if a:
             lines.append(f"| {s} | {a['precision']:.2f} | {a['recall']:.2f} | {a['f1']:.2f} | {b['f1']:.2f} |")

@@ -24,6 +24,7 @@ Reproducible (fixed folds and seeds). Uses the training data only: never a test 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -39,6 +40,16 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+
+@functools.lru_cache(maxsize=1)
+def situation_ids() -> tuple[str, ...]:
+    """The situations the NLU data is for: the catalog at MAKEGOOD_POLICY_PATH, else the
+    retail catalog in policy/ (the catalog is the one list of situations)."""
+    from makegood.policy import load_catalog
+
+    return load_catalog(os.environ.get("MAKEGOOD_POLICY_PATH") or ROOT / "policy").situation_ids
+
 
 UTILITY = {"right": 1.0, "clarify_hit": 0.6, "clarify_miss": -0.4, "fallback": 0.0,
            "wrong_answer": -1.0, "wrong_case": -2.0}
@@ -60,14 +71,13 @@ def load(path: Path) -> tuple[list[str], list[str]]:
 def scores(truth: list[str], predicted: list[str]) -> dict:
     from sklearn.metrics import accuracy_score, f1_score
 
-    from makegood.policy import SITUATIONS
-
+    situations = list(situation_ids())
     t, p = np.array(truth), np.array(predicted)
-    exc_t, exc_p = np.isin(t, SITUATIONS), np.isin(p, SITUATIONS)
+    exc_t, exc_p = np.isin(t, situations), np.isin(p, situations)
     tp = int((exc_t & exc_p).sum())
     return {
         "accuracy": float(accuracy_score(t, p)),
-        "situation_macro_f1": float(f1_score(t, p, labels=list(SITUATIONS), average="macro", zero_division=0)),
+        "situation_macro_f1": float(f1_score(t, p, labels=situations, average="macro", zero_division=0)),
         "exception_precision": tp / max(1, int(exc_p.sum())),
         "exception_recall": tp / max(1, int(exc_t.sum())),
         "non_exception_flagged": int((~exc_t & exc_p).sum()),
@@ -139,10 +149,9 @@ def diet_cv(texts: list[str], y: list[str], folds) -> list[str]:
 
 
 def outcome(truth: str, ranking: list[dict], threshold: float, margin: float) -> str:
-    from makegood.policy import SITUATIONS
     from makegood_rasa.intent_classifier import decide
 
-    candidates = decide(ranking, threshold, margin)
+    candidates = decide(ranking, threshold, margin, situation_ids())
     if candidates:
         return "clarify_hit" if truth in candidates else "clarify_miss"
     top = ranking[0]
@@ -150,7 +159,7 @@ def outcome(truth: str, ranking: list[dict], threshold: float, margin: float) ->
         return "fallback"
     if top["name"] == truth:
         return "right"
-    return "wrong_case" if top["name"] in SITUATIONS else "wrong_answer"
+    return "wrong_case" if top["name"] in situation_ids() else "wrong_answer"
 
 
 def tune(classes, probs, y) -> tuple[dict, list[dict]]:
@@ -174,8 +183,7 @@ def tune(classes, probs, y) -> tuple[dict, list[dict]]:
 def decision_figures(classes, probs, y, threshold, margin) -> dict:
     """Exception precision/recall of what the bot DOES: a case opened directly, counting a
     clarifying question whose buttons include the right situation as recall."""
-    from makegood.policy import SITUATIONS
-
+    situations = situation_ids()
     opened_right = opened = clarify_hit = clarify = fallback = 0
     order = np.argsort(-probs, axis=1)[:, :2]
     for i, truth in enumerate(y):
@@ -186,10 +194,10 @@ def decision_figures(classes, probs, y, threshold, margin) -> dict:
             clarify_hit += result == "clarify_hit"
         elif result == "fallback":
             fallback += 1
-        elif ranking[0]["name"] in SITUATIONS:
+        elif ranking[0]["name"] in situations:
             opened += 1
             opened_right += ranking[0]["name"] == truth
-    n_exc = sum(t in SITUATIONS for t in y)
+    n_exc = sum(t in situations for t in y)
     return {"case_precision": opened_right / max(1, opened),
             "exception_recall_incl_clarify": (opened_right + clarify_hit) / max(1, n_exc),
             "clarify_rate": clarify / len(y), "fallback_rate": fallback / len(y)}

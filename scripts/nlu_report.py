@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -23,6 +24,17 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # rasa reads it for its structlog output
 logging.disable(logging.WARNING)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.lru_cache(maxsize=1)
+def situation_ids() -> tuple[str, ...]:
+    """The situations the NLU data is for: the catalog at MAKEGOOD_POLICY_PATH, else the
+    retail catalog in policy/ (the catalog is the one list of situations)."""
+    from makegood.policy import load_catalog
+
+    return load_catalog(os.environ.get("MAKEGOOD_POLICY_PATH") or ROOT / "policy").situation_ids
 
 
 def load_examples(path: Path) -> list[tuple[str, str]]:
@@ -77,18 +89,17 @@ async def predict(model: str, texts: list[str]) -> list[tuple[str, float]]:
 def score(truth: list[str], predicted: list[str]) -> dict:
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-    from makegood.policy import SITUATIONS
-
+    situation_list = situation_ids()
     labels = sorted(set(truth))
     p, r, f, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
     per_intent = {label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
                           "f1": round(float(f[i]), 4), "support": int(support[i])} for i, label in enumerate(labels)}
-    is_exc_true = [t in SITUATIONS for t in truth]
-    is_exc_pred = [x in SITUATIONS for x in predicted]
+    is_exc_true = [t in situation_list for t in truth]
+    is_exc_pred = [x in situation_list for x in predicted]
     tp = sum(a and b for a, b in zip(is_exc_true, is_exc_pred))
     fp = sum((not a) and b for a, b in zip(is_exc_true, is_exc_pred))
     fn = sum(a and (not b) for a, b in zip(is_exc_true, is_exc_pred))
-    situations = [s for s in SITUATIONS if s in labels]
+    situations = [s for s in situation_list if s in labels]
     asked = [(t, x) for t, x in zip(truth, predicted) if x.startswith("clarify:")]
     return {
         "clarifying_questions": len(asked),

@@ -105,6 +105,9 @@ def _tier(text: str):
 
 
 def _size(option) -> str:
+    """The option's size as a person writes it; empty for a remedy with no size (the remedy alone)."""
+    if option.size is None:
+        return ""
     return f"{option.size} days" if option.kind == "days" else fmt(option.size)
 
 

@@ -107,7 +107,8 @@ def check_offer(catalog: Catalog, situation: str | None, facts: dict, remedy: st
         if offers or missing:  # allowed, or allowed for some customers (company facts unknown here)
             return None
         if beyond:
-            reasons.append((beyond[0].cap_rule, f"{remedy} of {beyond[0].size} here needs {beyond[0].required_tier}"))
+            what = remedy if beyond[0].size is None else f"{remedy} of {beyond[0].size}"  # no size: the remedy alone
+            reasons.append((beyond[0].cap_rule, f"{what} here needs {beyond[0].required_tier}"))
         elif blocked:
             reasons.append((blocked[0].rule, f"{remedy} is outside policy here: {blocked[0].reason}"))
     return reasons[0] if reasons else None

@@ -26,6 +26,9 @@ generalise:
   `clarify_situation`, with both candidates under `clarify_situation` in the parse data,
   and a rule asks the customer which it is (actions/clarify.py). Everything else too unsure
   is left to the FallbackClassifier's threshold. Both numbers come from cross-validation.
+  Which intents are situations comes from the policy catalog the assistant runs on
+  (MAKEGOOD_POLICY_PATH, else policy/), or from an optional `situations: [id, ...]` in this
+  component's config; it is not stored in the trained model.
 
 It builds its TF-IDF features from the raw text itself (the sparse features of earlier
 featurizers are not used) and calls `extract` directly, the same function on the training
@@ -34,8 +37,11 @@ and the inference path, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
-from typing import Any, Dict, List, Optional, Sequence, Text
+from pathlib import Path
+from typing import Any, Collection, Dict, List, Optional, Sequence, Text
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,8 +55,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from makegood.config import POLICY_PATH_VAR
 from makegood.nlp import extract
-from makegood.policy import SITUATIONS
+from makegood.policy import load_catalog
 
 INTENT_RANKING = "intent_ranking"
 CLARIFY_INTENT = "clarify_situation"
@@ -93,13 +100,30 @@ def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@functools.lru_cache(maxsize=4)
+def _situation_ids(policy_path: str) -> tuple[str, ...]:
+    return load_catalog(policy_path).situation_ids
+
+
+def catalog_situations() -> tuple[str, ...]:
+    """Which intents are situations: the ids of the catalog the assistant runs on
+    (MAKEGOOD_POLICY_PATH, else this checkout's policy/), read once per path. Not part of
+    the trained model: the same model and catalog give the same decisions."""
+    explicit = (os.environ.get(POLICY_PATH_VAR) or "").strip()
+    path = Path(explicit).expanduser() if explicit else Path(__file__).resolve().parents[2] / "policy"
+    return _situation_ids(str(path))
+
+
 def decide(ranking: List[Dict[str, Any]], threshold: float, margin: float,
-           situations: Sequence[str] = SITUATIONS) -> Optional[List[str]]:
+           situations: Optional[Collection[str]] = None) -> Optional[List[str]]:
     """The two situations to ask about, or None. Asked when the top two intents are both
     situations, less than `margin` apart, and together at least `threshold` likely (one of
-    the two is probably right; which one is a coin toss)."""
+    the two is probably right; which one is a coin toss). `situations`: the intents that
+    are situations; None: the catalog's (`catalog_situations`)."""
     if margin <= 0 or len(ranking) < 2:
         return None
+    if situations is None:
+        situations = catalog_situations()
     first, second = ranking[0], ranking[1]
     p1, p2 = first[PREDICTED_CONFIDENCE_KEY], second[PREDICTED_CONFIDENCE_KEY]
     if (first[INTENT_NAME_KEY] in situations and second[INTENT_NAME_KEY] in situations
@@ -279,7 +303,7 @@ class MakegoodIntentClassifier(GraphComponent, IntentClassifier):
                 for i in np.argsort(-row)
             ]
             candidates = decide(ranking, float(self._config["clarify_threshold"]),
-                                float(self._config["clarify_margin"]))
+                                float(self._config["clarify_margin"]), self._config.get("situations"))
             if candidates:
                 top = {INTENT_NAME_KEY: CLARIFY_INTENT,
                        PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY]

@@ -23,13 +23,26 @@ _PHRASES = {
 
 
 def params(option: Option) -> dict[str, str]:
+    """The amount or days to say; both empty for a remedy with no size (kind item or none)."""
+    if option.size is None:
+        return {"amount": "", "days": ""}
     if option.kind == "days":
         return {"days": str(option.size), "amount": ""}
     return {"amount": fmt(option.size), "days": ""}
 
 
+def _name(remedy: str) -> str:
+    return remedy.replace("_", " ")
+
+
 def describe(option: Option) -> str:
-    template = _PHRASES.get(option.remedy, option.remedy.replace("_", " ") + " ({amount})")
+    template = _PHRASES.get(option.remedy)
+    if option.size is None:  # said without any amount: "a free replacement", "meal voucher"
+        if template is None or "{amount}" in template or "{days}" in template:
+            return _name(option.remedy)
+        return template
+    if template is None:
+        template = _name(option.remedy) + (" ({days} days)" if option.kind == "days" else " ({amount})")
     return template.format(**params(option))
 
 

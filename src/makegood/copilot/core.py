@@ -31,8 +31,9 @@ from makegood.services.bootstrap import Services
 from makegood.copilot.understanding import Parsed, Understanding
 from makegood.errors import CaseError, MakegoodError
 from makegood.jsonable import to_jsonable
-from makegood.policy import SITUATIONS, Case, Catalog, Option, Tier, check, options
+from makegood.policy import Case, Catalog, Option, Tier, check, options
 from makegood.policy.limits import cost_of, natural_size
+from makegood.policy.model import SIZELESS_KINDS
 from makegood.policy.check import parse_size
 from makegood.policy.options import OptionSet
 
@@ -245,7 +246,7 @@ def _case(services: Services, situation: str, order_id: Optional[str], customer_
 # -- options as the panel shows them ---------------------------------------------------------------
 def option_json(option: Option) -> dict[str, Any]:
     return {
-        "remedy": option.remedy, "size": str(option.size), "kind": option.kind, "cost": str(option.cost),
+        "remedy": option.remedy, "size": None if option.size is None else str(option.size), "kind": option.kind, "cost": str(option.cost),
         "required_tier": option.required_tier.value, "rule": option.rule, "cap_rule": option.cap_rule,
         "reduced_from": None if option.reduced_from is None else str(option.reduced_from),
         "text": describe(option),
@@ -375,7 +376,7 @@ class _Parses:
 def _situation(catalog: Catalog, parses: _Parses) -> tuple[Optional[str], float]:
     for i in range(len(parses)):
         parsed = parses[i]
-        if parsed.intent in SITUATIONS and parsed.intent in catalog.situations and parsed.confidence >= MIN_CONFIDENCE:
+        if parsed.intent in catalog.situations and parsed.confidence >= MIN_CONFIDENCE:
             return parsed.intent, float(parsed.confidence)
     return None, 0.0
 
@@ -470,7 +471,12 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
 def _earlier_log(services: Services, request: LogRequest):
     size: Any = None
     if not request.idempotency_key:
-        if request.size is None or request.remedy not in services.catalog.remedies:
+        remedy = services.catalog.remedies.get(request.remedy)
+        if remedy is None:
+            return None  # the check below names the unknown remedy
+        if remedy.kind in SIZELESS_KINDS and request.size is None:
+            return services.ledger.find(request.conversation_id, _turn_key(request, None))  # no size to work out
+        if request.size is None:
             return None  # keyed by the size the check would work out: nothing to look up yet
         try:
             size = parse_size(services.catalog, request.remedy, request.size)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from makegood.policy.model import REMEDY_KINDS
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -30,9 +32,11 @@ _OPTION = {
     "required": ["remedy", "size", "kind", "required_tier", "rule", "text"],
     "properties": {
         "remedy": {"type": "string", "example": "partial_refund"},
-        "size": {"type": "string", "description": "Money (\"25.00\") or whole days (\"14\"), as text.",
+        "size": {"type": "string", "nullable": True,
+                 "description": "Money (\"25.00\") or whole days (\"14\"), as text; null for a remedy "
+                                "with no size (kind item or none).",
                  "example": "25.00"},
-        "kind": {"type": "string", "enum": ["money", "days", "plan"]},
+        "kind": {"type": "string", "enum": list(REMEDY_KINDS)},
         "cost": _MONEY,
         "required_tier": {"$ref": "#/components/schemas/Tier"},
         "rule": {"type": "string", "example": "damaged_item.partial_refund"},

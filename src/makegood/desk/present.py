@@ -41,7 +41,7 @@ def option_text(option: Any) -> str:
     if option.get("weekly") is not None:
         return f"{remedy or 'Payment plan'} at {money(option['weekly'])} a week"
     size = option.get("size")
-    if size in (None, ""):
+    if size in (None, "", "None"):  # a remedy with no size (kind item or none): the remedy alone
         return remedy
     kind = option.get("kind")
     if kind == "days":
