@@ -3,7 +3,6 @@ and the spaCy loader that finds its pipeline from any working directory."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -102,17 +101,3 @@ def test_the_project_config_makes_a_valid_graph():
     model_config = Recipe.recipe_for_name("default.v1").graph_config_for_recipe(
         config, {}, training_type=TrainingType.BOTH)
     rasa.engine.validation.validate(model_config)
-
-
-MODEL = ROOT / "models" / "makegood.tar.gz"
-
-
-@pytest.mark.skipif(not MODEL.is_file(), reason="no trained model (make train)")
-def test_trained_model_loads_and_parses_from_another_directory(tmp_path, monkeypatch):
-    from rasa.core.agent import Agent
-
-    monkeypatch.chdir(tmp_path)
-    agent = Agent.load(str(MODEL))
-    parsed = asyncio.run(agent.parse_message("you charged me twice for order MG-10421"))
-    assert parsed["intent"]["name"]
-    assert any(e["entity"] == "order_id" for e in parsed["entities"])
