@@ -114,6 +114,14 @@ def score(truth: list[str], predicted: list[str]) -> dict:
     }
 
 
+def per_label_table(per_label: dict, what: str) -> list[str]:
+    """The per-label precision/recall/F1 table, as markdown lines (shared with nlu_unseen.py)."""
+    lines = ["", f"## Per {what}", "", f"| {what} | precision | recall | F1 | n |", "|---|---|---|---|---|"]
+    for label, m in per_label.items():
+        lines.append(f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |")
+    return lines
+
+
 def markdown(result: dict, errors: list[dict], meta: dict) -> str:
     lines = [
         "# NLU results on the held-out set",
@@ -129,10 +137,8 @@ def markdown(result: dict, errors: list[dict], meta: dict) -> str:
         f"| exception-vs-not recall | {result['exception_recall']:.3f} |",
         f"| clarifying questions (two buttons) | {result['clarifying_questions']} |",
         f"| ... with the right situation on a button | {result['clarifying_questions_with_the_right_button']} |",
-        "", "## Per intent", "", "| intent | precision | recall | F1 | n |", "|---|---|---|---|---|",
     ]
-    for label, m in result["per_intent"].items():
-        lines.append(f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |")
+    lines += per_label_table(result["per_intent"], "intent")
     lines += ["", f"## Misclassified ({len(errors)})", "", "| text | expected | predicted |", "|---|---|---|"]
     for e in errors:
         text = e["text"].replace("|", "\\|")

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nlu_report import load_examples, predict, score, situation_ids  # noqa: E402 - the sibling script, run as a script
+from nlu_report import load_examples, per_label_table, predict, score, situation_ids  # noqa: E402 - the sibling script, run as a script
 
 NOT_EXCEPTION = "not_exception"
 
@@ -56,10 +56,8 @@ def markdown(result: dict, errors: list[dict], meta: dict) -> str:
           for name, key in (("accuracy", "intent_accuracy"), ("macro-F1 (the 12 situations)", "situation_macro_f1"),
                             ("exception-vs-not precision", "exception_precision"),
                             ("exception-vs-not recall", "exception_recall"))],
-        "", "## Per label", "", "| label | precision | recall | F1 | n |", "|---|---|---|---|---|",
     ]
-    for label, m in result["per_intent"].items():
-        lines.append(f"| {label} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |")
+    lines += per_label_table(result["per_intent"], "label")
     lines += ["", f"## Every miss ({len(errors)})", "", "| text | expected | predicted (raw intent) |", "|---|---|---|"]
     for e in errors:
         text = e["text"].replace("|", "\\|")
