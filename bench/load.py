@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import statistics
 import time
 import uuid
@@ -12,8 +14,31 @@ import aiohttp
 
 # A turn that runs custom actions: the opening opens a case, fills the form from the
 # message, asks the engine and writes a proposal to the ledger.
-CASE_OPENING = "the dinner set from order MG-10422 arrived smashed to pieces"
+CASE_OPENING = "the dinner set from order {order} arrived smashed to pieces"
 CASE_PICK = "I'll take the store credit"
+# Each measured conversation is another customer with an order like MG-10422: one order may
+# be given store credit only once (the cumulative limits), so a load of identical picks on one
+# order would measure refusals, not the case flow.
+TEMPLATE_ORDER, TEMPLATE_CUSTOMER = "MG-10422", "C-1001"
+_next_order = itertools.count(20000)
+
+
+def prepare_orders(database_url: str, count: int) -> list[str]:
+    """`count` new customers, each with one copy of the template order, in the servers' store."""
+    from makegood.customers import SqlCustomerStore
+    from makegood.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        store = SqlCustomerStore(engine)
+        order, customer = store.order(TEMPLATE_ORDER), store.customer(TEMPLATE_CUSTOMER)
+        numbers = [next(_next_order) for _ in range(count)]
+        customers = [dataclasses.replace(customer, id=f"C-{n}", email=f"bench-{n}@example.com") for n in numbers]
+        orders = [dataclasses.replace(order, id=f"MG-{n}", customer_id=f"C-{n}") for n in numbers]
+        store.upsert(customers=customers, orders=orders)
+        return [o.id for o in orders]
+    finally:
+        engine.dispose()
 # Turns that run no custom action: NLU + dialogue policy + a templated response. This is
 # the framework's own floor, on the same server and the same NLU pipeline.
 FLOOR_TURNS = ["how long do I have to return something I bought?", "what are your opening hours?",
@@ -61,16 +86,25 @@ async def _turn(session: aiohttp.ClientSession, url: str, sender: str, text: str
     out.append((time.perf_counter() - started) * 1000)
 
 
-async def _conversation(session, url: str, run: Run, label: str, with_floor: bool) -> None:
+async def _conversation(session, url: str, run: Run, label: str, with_floor: bool, order: str) -> None:
     sender = f"bench-{label}-{uuid.uuid4().hex[:8]}"
     run.senders.append(sender)
     if with_floor:
         await _turn(session, url, sender, FLOOR_TURNS[len(run.senders) % len(FLOOR_TURNS)], run.floor_turns, run)
-    await _turn(session, url, sender, CASE_OPENING, run.case_turns, run, expect="Here's what I can do")
+    await _turn(session, url, sender, CASE_OPENING.format(order=order), run.case_turns, run,
+                expect="Here's what I can do")
     await _turn(session, url, sender, CASE_PICK, run.case_turns, run, expect="Done")
 
 
-async def conversations(url: str, count: int, concurrency: int, label: str, with_floor: bool = False) -> Run:
+def conversations(url: str, database_url: str, count: int, concurrency: int, label: str,
+                  with_floor: bool = False) -> Run:
+    """`count` case conversations, `concurrency` at once, each a new customer's (prepared first,
+    outside the measurement)."""
+    orders = prepare_orders(database_url, count)
+    return asyncio.run(_conversations(url, orders, concurrency, label, with_floor))
+
+
+async def _conversations(url: str, orders: list[str], concurrency: int, label: str, with_floor: bool) -> Run:
     run = Run()
     limit = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -78,8 +112,8 @@ async def conversations(url: str, count: int, concurrency: int, label: str, with
     async with aiohttp.ClientSession(connector=connector) as session:
         async def one(i: int) -> None:
             async with limit:
-                await _conversation(session, url, run, f"{label}{i}", with_floor)
-        await asyncio.gather(*(one(i) for i in range(count)))
+                await _conversation(session, url, run, f"{label}{i}", with_floor, orders[i])
+        await asyncio.gather(*(one(i) for i in range(len(orders))))
     run.seconds = time.perf_counter() - started
     return run
 

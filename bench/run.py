@@ -91,9 +91,9 @@ def main() -> int:
         # Warm-up, unmeasured: the first turns load lazily built pieces (spaCy in the actions
         # server, the catalog, database connections) that a running service has long since loaded.
         asyncio.run(load.floor_only(rasa, 4))
-        asyncio.run(load.conversations(rasa, 3, 1, "warm"))
+        load.conversations(rasa, servers.database_url, 3, 1, "warm")
         floor = asyncio.run(load.floor_only(rasa, sizes["floor_turns"]))
-        sequential = asyncio.run(load.conversations(rasa, sizes["latency_conversations"], 1, "seq"))
+        sequential = load.conversations(rasa, servers.database_url, sizes["latency_conversations"], 1, "seq")
         results["latency"] = {"custom_action_turns": load.summary(sequential.case_turns),
                               "floor_turns": load.summary(floor), "errors": sequential.errors[:5]}
 
@@ -101,7 +101,8 @@ def main() -> int:
         results["copilot"] = report.copilot_latency(servers, 10 if args.smoke else 200)
 
         say(f"6/7 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
-        heavy = asyncio.run(load.conversations(rasa, sizes["load_conversations"], sizes["load_concurrency"], "load"))
+        heavy = load.conversations(rasa, servers.database_url, sizes["load_conversations"], sizes["load_concurrency"],
+                                   "load")
         ledger = servers_ledger(servers)
         logged = sum(1 for s in heavy.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted")
         results["load"] = {"conversations": len(heavy.senders), "turns": len(heavy.case_turns),
@@ -114,7 +115,7 @@ def main() -> int:
         say("7/7 how latency grows with concurrent conversations")
         results["scaling"] = []
         for n in sizes["scaling"]:
-            r = asyncio.run(load.conversations(rasa, max(n, 2 * n if not args.smoke else n), n, f"scale{n}-"))
+            r = load.conversations(rasa, servers.database_url, max(n, 2 * n if not args.smoke else n), n, f"scale{n}-")
             results["scaling"].append({"concurrency": n, **load.summary(r.case_turns), "errors": len(r.errors),
                                        "turns_per_second": round(len(r.case_turns) / r.seconds, 1)})
         results["memory_mb"] = {name: peak_memory_mb(proc.pid) for name, proc in servers.procs.items()}

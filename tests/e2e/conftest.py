@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.support.servers import Servers, StartError
+from tests.support.servers import Servers, StartError, forget_grants
 
 
 class Bot:
@@ -53,6 +53,9 @@ def servers(tmp_path_factory) -> Servers:
         started.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def bot(servers) -> Bot:
+    """The session's servers, with the demo customers' history as seeded: each test is a new
+    scenario, not the sequel of the one before (see forget_grants)."""
+    forget_grants(servers.database_url)
     return Bot(servers.urls["rasa"], servers.database_url)

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-from tests.support.servers import ROOT, Servers, StartError, wait_for
+from tests.support.servers import ROOT, Servers, StartError, forget_grants, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -176,6 +176,13 @@ def stack(tmp_path_factory):
         yield Stack(servers)
     finally:
         servers.stop()
+
+
+@pytest.fixture(autouse=True)
+def _demo_history(request):
+    """Each attack starts from the demo customers' seeded history (not the grants of the one before)."""
+    if "stack" in request.fixturenames:
+        forget_grants(request.getfixturevalue("stack").servers.database_url)
 
 
 def new_sender(label: str) -> str:

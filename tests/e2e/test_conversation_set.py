@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import text
+from tests.support.servers import forget_grants
 
 pytestmark = pytest.mark.e2e
 
@@ -120,13 +120,11 @@ def final_check(expected: str, statuses: list[str]) -> bool:
 
 def test_the_independent_conversation_set(bot):
     conversations = yaml.safe_load(SET.read_text(encoding="utf-8"))["conversations"]
-    ledger = bot.ledger()
     results, broken = [], []
     for conv in conversations:
         # Each conversation starts from the demo history: earlier conversations' grants would
         # otherwise use up the same demo customers' limits.
-        with ledger.engine.begin() as db:
-            db.execute(text("DELETE FROM exception_history WHERE source = 'granted'"))
+        forget_grants(bot.database_url)
         sender = bot.new_sender(conv["id"])
         for n, turn in enumerate(conv["turns"], 1):
             before = len(bot.proposals(sender))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ROOT, Servers, StartError, free_port, wait_for
+from tests.support.servers import ROOT, Servers, StartError, forget_grants, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -67,10 +67,12 @@ class Stack:
             ledger.engine.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def stack(servers):
-    """The session's servers (tests/e2e/conftest.py): LISTED is one of their CORS origins."""
+    """The session's servers (tests/e2e/conftest.py), with the demo history as seeded: LISTED
+    is one of their CORS origins."""
     assert LISTED in servers.cors_origins
+    forget_grants(servers.database_url)
     return Stack(servers)
 
 
