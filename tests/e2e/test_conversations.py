@@ -120,7 +120,11 @@ def test_asking_for_a_person_hands_off_with_context_and_pauses(bot):
     pending = latest(bot, sender, "pending")
     assert pending.situation == "late_delivery" and pending.order_id == "MG-10421"
     assert pending.context["offered"] and pending.context["reason"]
-    assert bot.say(sender, "hello?") == []  # paused: the person takes it from here
+    # Paused: the person takes it from here. The bot proposes nothing more, but the customer is
+    # never met with silence: they hear their case is with a colleague, with its reference.
+    waiting = joined(bot.say(sender, "hello?"))
+    assert f"with a colleague (reference {pending.public_id})" in waiting, waiting
+    assert [p.public_id for p in bot.proposals(sender) if p.status == "pending"] == [pending.public_id]
 
 
 def test_slot_injection_does_not_buy_authority(bot):
@@ -146,3 +150,17 @@ def test_a_ten_thousand_character_message_gets_an_answer(bot):
     sender = bot.new_sender("long")
     replies = bot.say(sender, "my parcel arrived broken " + "really " * 1400)
     assert replies, "the bot must answer, whatever the length"
+
+
+def test_one_order_gets_a_remedy_once_however_many_chats_ask(bot):
+    """Found in the attack run: one customer took the bot's refund on one order 101 times."""
+    opening = "the dinner set from order MG-10422 arrived smashed to pieces"
+    first = bot.new_sender("once-a")
+    assert "store credit" in joined(bot.say(first, opening))
+    assert "Done" in joined(bot.say(first, "I'll take the store credit"))
+    second = bot.new_sender("once-b")
+    menu = joined(bot.say(second, opening))
+    assert "store credit" not in menu.lower(), menu  # the engine does not offer it again
+    credit = [p for s in (first, second) for p in bot.proposals(s)
+              if p.status == "accepted" and (p.option_chosen or {}).get("remedy") == "store_credit"]
+    assert len(credit) == 1
