@@ -257,3 +257,9 @@ def test_through_the_real_command_no_traceback(tmp_path):
         result = subprocess.run([str(makegood), *argv], capture_output=True, text=True, env=env, timeout=60)
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_tokens_never_look_like_a_command_line_option(world):
+    """Found on a fresh clone: a token starting with '-' made `--token TOKEN` an argparse error."""
+    tokens = [world.accounts.issue_token("alice") for _ in range(200)]
+    assert all(t.startswith("mg_") and not t.startswith("-") for t in tokens)

@@ -363,7 +363,8 @@ class AccountStore:
         user = self._require(name)
         if not user.active:
             raise AccountError(f"user {user.name} is inactive; no token issued")
-        token = secrets.token_urlsafe(32)
+        # A prefix, so a token never starts with '-' (argparse would read `--token -x…` as an option).
+        token = "mg_" + secrets.token_urlsafe(32)
         with unit_of_work(self._write) as s:
             s.execute(insert(t.api_tokens).values(token_hash=secret_hash(token), user_name=user.name,
                                                   created_at=self.now(), last_used_at=None))
