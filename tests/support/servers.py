@@ -62,8 +62,9 @@ class Servers:
     cors_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
     extra_env: dict[str, str] = field(default_factory=dict)
     # Fresh secrets per start, passed the way scripts/run.sh passes them.
-    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    actions_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Hex, never urlsafe base64: a token starting with "-" is read by `rasa run --auth-token` as an option.
+    rasa_token: str = field(default_factory=lambda: secrets.token_hex(32))
+    actions_token: str = field(default_factory=lambda: secrets.token_hex(32))
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
 
