@@ -126,7 +126,7 @@ def test_a_second_agent_cosigns_a_peer_request(world, browser):
     # and the copilot test below still works on MG-10443.
     logged = client.post_json("/api/copilot/log", {
         "conversation_id": "desk-alice-browser-peer", "situation": "damaged_item",
-        "order_id": world.fresh_order("MG-10443"),
+        "order_id": world.fresh_order("MG-10443")[0],
         "remedy": "full_refund", "customer_ask": {"remedy": "full_refund", "size": "219.00"},
         "transcript": [{"speaker": "customer", "text": "my smart watch arrived broken, I want my money back"}],
     }, csrf=False, token=world.token("alice"))
@@ -219,19 +219,22 @@ def test_copilot_follows_the_chat_as_the_agent_types(world, browser, screenshot)
     assert "MG-10443" in content(browser, "#suggestions")
     screenshot(browser, "copilot.png")
 
-    in_authority = browser.find_element(By.CSS_SELECTOR, ".in-authority button[data-remedy=store_credit]")
-    in_authority.click()
-    logged = wait(browser, EC.visibility_of_element_located((By.CSS_SELECTOR, "#log-result [data-logged]")))
-    pid = logged.get_attribute("data-logged")
-    stored = world.ledger.get(pid)
-    assert stored.status == "accepted" and stored.requested_by == "alice" and stored.order_id == "MG-10443"
-    assert stored.context["transcript"][-1]["text"] == "I'd like a full refund"
-
     peer = browser.find_element(By.CSS_SELECTOR, ".needs-approval button[data-remedy=full_refund]")
     peer.click()
     wait(browser, EC.text_to_be_present_in_element((By.ID, "log-result"), "Sent for approval"))
     pid = browser.find_element(By.CSS_SELECTOR, "#log-result [data-logged]").get_attribute("data-logged")
     assert world.ledger.get(pid).status == "pending"
+
+    wait(browser, content_has("#suggestions", "You can offer now"))
+    in_authority = browser.find_element(By.CSS_SELECTOR, ".in-authority button[data-remedy=store_credit]")
+    requested = pid
+    in_authority.click()
+    wait(browser, lambda d: any(e.get_attribute("data-logged") not in (None, requested)
+                                for e in d.find_elements(By.CSS_SELECTOR, "#log-result [data-logged]")))
+    pid = browser.find_element(By.CSS_SELECTOR, "#log-result [data-logged]").get_attribute("data-logged")
+    stored = world.ledger.get(pid)
+    assert stored.status == "accepted" and stored.requested_by == "alice" and stored.order_id == "MG-10443"
+    assert stored.context["transcript"][-1]["text"] == "I'd like a full refund"
 
 
 # -- the customer chat ---------------------------------------------------------------------------------

@@ -159,20 +159,24 @@ class World:
     def token(self, name: str) -> str:
         return self.accounts.issue_token(name)
 
-    def fresh_order(self, like: str) -> str:
-        """A new order, a copy of demo order `like`: each test's case starts with no grants on it
-        (the cumulative limits would otherwise see the remedies earlier tests approved)."""
-        template = self.services.customers.order(like)
-        new_id = f"MG-{90000 + next(self._n)}"
-        self.services.customers.upsert(orders=[dataclasses.replace(template, id=new_id)])
-        return new_id
+    def fresh_order(self, like: str) -> tuple[str, str]:
+        """(order, customer): copies of demo order `like` and its customer, so each test's case
+        starts with no grants and no exceptions (the cumulative limits and the exceptions per
+        period would otherwise see what earlier tests approved for the demo customer)."""
+        customers = self.services.customers
+        template = customers.order(like)
+        n = 90000 + next(self._n)
+        customer = dataclasses.replace(customers.customer(template.customer_id), id=f"C-{n}")
+        order = dataclasses.replace(template, id=f"MG-{n}", customer_id=customer.id)
+        customers.upsert(customers=[customer], orders=[order])
+        return order.id, customer.id
 
     # -- proposals written the way the bot and the copilot write them ------------------------------
     def handoff(self, tier: str = "agent", *, situation: str = "damaged_item", order_id: str = "MG-10422",
                 customer_id: str = "C-1001", ask: Optional[Mapping[str, str]] = None,
                 reason: str = "customer insists on $129") -> Any:
         """A bot handoff: pending at `tier`, requested by "bot", with the context packet."""
-        order_id = self.fresh_order(order_id)
+        order_id, customer_id = self.fresh_order(order_id)
         n = next(self._n)
         ask = dict(ask or {"remedy": "full_refund", "size": "129.00"})
         packet = {
@@ -202,7 +206,7 @@ class World:
 
     def request(self, requested_by: str, tier: str = "peer", *, situation: str = "damaged_item") -> Any:
         """An agent's own request for approval, straight into the ledger."""
-        order_id = self.fresh_order("MG-10443")
+        order_id, customer_id = self.fresh_order("MG-10443")
         n = next(self._n)
         chosen = {"remedy": "full_refund", "size": "219.00", "text": "a full refund of $219"}
         return self.ledger.log_proposal(ProposalIn(
@@ -213,7 +217,7 @@ class World:
             context={"transcript": [{"speaker": "customer", "text": "my smart watch arrived with a cracked screen"},
                                     {"speaker": "agent", "text": "I'm sorry, let me see what I can do"}],
                      "reason": f"needs {tier} approval"},
-            requested_by=requested_by, status="pending", customer_id="C-1003", order_id=order_id,
+            requested_by=requested_by, status="pending", customer_id=customer_id, order_id=order_id,
         ))
 
 

@@ -105,7 +105,7 @@ def _log_valid() -> dict:
 
 def _fill(world, raw: bytes) -> bytes:
     if FRESH_ORDER.encode() in raw:
-        raw = raw.replace(FRESH_ORDER.encode(), world.fresh_order("MG-10422").encode())
+        raw = raw.replace(FRESH_ORDER.encode(), world.fresh_order("MG-10422")[0].encode())
     return raw.replace(FRESH_CONVERSATION.encode(), f"fuzz-{uuid.uuid4().hex[:10]}".encode())
 
 
