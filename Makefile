@@ -12,7 +12,7 @@ PIP_NOISE := is ignored: it is neither a file nor a directory
 export PYTHONDONTWRITEBYTECODE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test validate train shell bench clean help
+.PHONY: setup run test lint format validate train shell bench clean help
 
 # Everything the trained model depends on: retrain only when one of these changed.
 MODEL := models/makegood.tar.gz
@@ -23,6 +23,8 @@ MODEL_INPUTS := $(shell find data rasa_project src/makegood_rasa src/makegood/nl
 help:
 	@echo "make run    set up, then run Makegood"
 	@echo "make test   set up, then run every test"
+	@echo "make lint   ruff (lint + format check), mypy and the import contracts (make test runs them first)"
+	@echo "make format apply ruff's fixes and formatting, then show what is left to fix by hand"
 
 setup: $(STAMP)
 
@@ -62,6 +64,12 @@ bench: setup $(MODEL)
 
 test: setup
 	@scripts/run-tests.sh
+
+lint: setup
+	@scripts/lint.sh
+
+format: setup
+	@scripts/lint.sh --fix
 
 clean:
 	rm -rf $(VENV) models/*.tar.gz .pytest_cache var

@@ -13,10 +13,13 @@ if [ -z "${MAKEGOOD_TEST_POSTGRES_URL:-}" ]; then
   echo "note: MAKEGOOD_TEST_POSTGRES_URL is not set; PostgreSQL tests will be skipped (see -ra summary)"
 fi
 
-step "1/7 unit, integration and action tests (pytest)"
+step "1/8 lint: ruff (lint and format), mypy, import contracts"
+scripts/lint.sh
+
+step "2/8 unit, integration and action tests (pytest)"
 python -m pytest -m "not e2e and not browser" -p no:cacheprovider -q
 
-step "2/7 Rasa data validation (--fail-on-warnings)"
+step "3/8 Rasa data validation (--fail-on-warnings)"
 # Responses spoken only by custom actions are reported as 'not used in any story or rule';
 # that is by design here, so those lines are counted rather than printed.
 set +e
@@ -30,22 +33,22 @@ echo "$(grep -c 'not used in any story or rule' var/validate.log) responses are 
 [ $status -eq 0 ] || { echo "rasa data validate failed; full log: var/validate.log"; exit $status; }
 echo "rasa data validate: ok"
 
-step "3/7 story files against the policy catalog"
+step "4/8 story files against the policy catalog"
 makegood stories check data
 
-step "4/7 trained model (retrained only when the data changed)"
+step "5/8 trained model (retrained only when the data changed)"
 make --no-print-directory models/makegood.tar.gz
 
-step "5/7 Rasa test stories (--fail-on-prediction-errors) and the NLU sets"
+step "6/8 Rasa test stories (--fail-on-prediction-errors) and the NLU sets"
 rasa test core --model models/makegood.tar.gz --stories tests/stories --out var/results/core \
   --fail-on-prediction-errors > var/test-core.log 2>&1 || { tail -40 var/test-core.log; echo "test stories failed; see var/results/core/failed_test_stories.yml"; exit 1; }
 echo "test stories: all predictions correct"
-python scripts/nlu_report.py --model models/makegood.tar.gz --test tests/nlu/test_nlu.yml --out docs/nlu-results.md
+python scripts/nlu_report.py --model models/makegood.tar.gz --test tests/nlu/test_nlu.yml --out var/nlu-heldout.md
 # The independent set (written without seeing data/): figures and every miss, never tuned to.
 python scripts/nlu_unseen.py --model models/makegood.tar.gz --test tests/eval/nlu_unseen.yml --out docs/nlu-unseen.md
 
-step "6/7 end-to-end: both servers, real conversations over REST (and the independent conversation set)"
+step "7/8 end-to-end: both servers, real conversations over REST (and the independent conversation set)"
 python -m pytest -m e2e -p no:cacheprovider -q
 
-step "7/7 the agent desk in headless Chromium"
+step "8/8 the agent desk in headless Chromium"
 python -m pytest -m "browser and not e2e" -p no:cacheprovider -q

@@ -6,9 +6,10 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, NoReturn
 
 from makegood.errors import MakegoodError
 from makegood.jsonable import dumps, to_jsonable
@@ -94,7 +95,7 @@ def _count(most: int = MAX_LIST) -> Callable[[str], int]:
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (and exit 2), like every other error."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
 
 
@@ -127,17 +128,38 @@ def cmd_policy_validate(args):
     from makegood.policy import load_catalog
 
     catalog = load_catalog(_policy_path(args.path or args.policy))
-    summary = {"ok": True, "source": catalog.source, "version": catalog.version, "situations": len(catalog.situations),
-               "rules": sum(len(s.remedies) for s in catalog.situations.values())}
-    _emit(args, summary, lambda s: f"ok: {s['source']} is valid — policy {s['version']}, "
-                                  f"{s['situations']} situations, {s['rules']} remedy rules")
+    summary = {
+        "ok": True,
+        "source": catalog.source,
+        "version": catalog.version,
+        "situations": len(catalog.situations),
+        "rules": sum(len(s.remedies) for s in catalog.situations.values()),
+    }
+    _emit(
+        args,
+        summary,
+        lambda s: (
+            f"ok: {s['source']} is valid — policy {s['version']}, "
+            f"{s['situations']} situations, {s['rules']} remedy rules"
+        ),
+    )
 
 
 def cmd_policy_show(args):
     catalog = _catalog(args)
     if args.json:
-        print(dumps({"version": catalog.version, "label": catalog.label, "situations": catalog.situations,
-                     "remedies": catalog.remedies, "facts": catalog.facts}, indent=2))
+        print(
+            dumps(
+                {
+                    "version": catalog.version,
+                    "label": catalog.label,
+                    "situations": catalog.situations,
+                    "remedies": catalog.remedies,
+                    "facts": catalog.facts,
+                },
+                indent=2,
+            )
+        )
         return
     lines = [f"{catalog.label} — policy {catalog.version} ({catalog.source})", ""]
     for sid, situation in catalog.situations.items():
@@ -150,7 +172,9 @@ def cmd_policy_show(args):
 
 # -- engine ---------------------------------------------------------------------------------------
 def _option_line(o) -> str:
-    reduced = f" (of {fmt(o.reduced_from) if o.kind != 'days' else o.reduced_from})" if o.reduced_from is not None else ""
+    reduced = (
+        f" (of {fmt(o.reduced_from) if o.kind != 'days' else o.reduced_from})" if o.reduced_from is not None else ""
+    )
     return f"  {o.remedy:<24} {_size(o):>12}{reduced}  cost {fmt(o.cost):>9}  tier {o.required_tier}  [{o.cap_rule}]"
 
 
@@ -162,7 +186,11 @@ def cmd_options(args):
 
     def human(r) -> str:
         lines = [f"{r.situation} at {r.tier} — policy {r.policy_version}"]
-        lines += ["In your authority, best first:"] + [_option_line(o) for o in r.offers] if r.offers else ["Nothing in your authority."]
+        lines += (
+            ["In your authority, best first:"] + [_option_line(o) for o in r.offers]
+            if r.offers
+            else ["Nothing in your authority."]
+        )
         if r.beyond:
             lines += ["Needs more authority:"] + [_option_line(o) for o in r.beyond]
         for b in r.blocked:
@@ -187,7 +215,10 @@ def cmd_check(args):
 
     def human(v) -> str:
         size = "" if v.size is None else f" {v.size}"
-        lines = [f"{v.status}: {v.remedy}{size} — {v.reason}", f"  rules: {', '.join(v.rules)}  (policy {v.policy_version})"]
+        lines = [
+            f"{v.status}: {v.remedy}{size} — {v.reason}",
+            f"  rules: {', '.join(v.rules)}  (policy {v.policy_version})",
+        ]
         if v.missing_facts:
             lines.append(f"  still needed: {', '.join(v.missing_facts)}")
         if v.alternatives:
@@ -211,7 +242,10 @@ def cmd_fair_ask(args):
 
     def human(r) -> str:
         if r.verdict == "accept":
-            return f"accept: {r.remedy} {fmt(r.asked)} is inside {r.accepted.required_tier} authority [{r.accepted.cap_rule}]"
+            return (
+                f"accept: {r.remedy} {fmt(r.asked)} is inside {r.accepted.required_tier} authority "
+                f"[{r.accepted.cap_rule}]"
+            )
         lines = [f"{r.verdict}: {fmt(r.asked)} as {r.remedy} is not in your authority ({r.check.reason})"]
         if r.counter:
             lines.append("  counter-offer:" + _option_line(r.counter)[1:])
@@ -235,8 +269,10 @@ def cmd_plan(args):
     def line(p) -> str:
         first = f"{fmt(p.first_payment)} now, then " if p.first_payment else ""
         start = f", starting in {p.start_in_days} days" if p.start_in_days else ""
-        return (f"  {first}{fmt(p.weekly)} a week for {p.weeks} weeks (last payment {fmt(p.final_payment)}){start}"
-                f" — {p.label} [{p.required_tier}]")
+        return (
+            f"  {first}{fmt(p.weekly)} a week for {p.weeks} weeks (last payment {fmt(p.final_payment)}){start}"
+            f" — {p.label} [{p.required_tier}]"
+        )
 
     def human(r) -> str:
         if r.status == "accepted":
@@ -257,7 +293,9 @@ def cmd_plan(args):
 # -- ledger ---------------------------------------------------------------------------------------
 def _proposal_line(p) -> str:
     chosen = (p.option_chosen or {}).get("remedy", "-")
-    return f"{p.public_id:<10} {p.status:<9} {p.situation:<18} tier {p.tier_required:<12} {chosen:<22} {p.conversation_id}"
+    return (
+        f"{p.public_id:<10} {p.status:<9} {p.situation:<18} tier {p.tier_required:<12} {chosen:<22} {p.conversation_id}"
+    )
 
 
 def cmd_ledger_list(args):
@@ -267,8 +305,11 @@ def cmd_ledger_list(args):
 
 def _proposal_detail(p) -> str:
     data = to_jsonable(p)
-    lines = [_proposal_line(p), f"  policy {p.policy_version}, requested by {p.requested_by} on {p.channel}",
-             f"  facts: {dumps(data.get('facts'), sort_keys=True)}"]
+    lines = [
+        _proposal_line(p),
+        f"  policy {p.policy_version}, requested by {p.requested_by} on {p.channel}",
+        f"  facts: {dumps(data.get('facts'), sort_keys=True)}",
+    ]
     if p.option_chosen:
         lines.append(f"  chosen: {dumps(data.get('option_chosen'), sort_keys=True)}")
     for d in getattr(p, "decisions", ()) or ():
@@ -288,8 +329,10 @@ def cmd_ledger_show(args):
 # and it never co-signs: a peer approval needs two people. Reviews are always a person's verdict.
 TOKEN_ENV = "MAKEGOOD_TOKEN"
 SYSTEM_PREFIX = "system:"
-_NO_IDENTITY = (f"needs an identity the ledger can trust: --token TOKEN (or ${TOKEN_ENV}) from "
-                f"`makegood users token NAME`, or --system NAME for an automated job")
+_NO_IDENTITY = (
+    f"needs an identity the ledger can trust: --token TOKEN (or ${TOKEN_ENV}) from "
+    f"`makegood users token NAME`, or --system NAME for an automated job"
+)
 
 
 def _token(args) -> str | None:
@@ -309,8 +352,10 @@ def _person(ledger, token: str):
 
 def _refuse_as(args) -> None:
     if getattr(args, "legacy_as", None) is not None:
-        raise MakegoodError("--as is gone: a name on the command line proves nothing; use --token TOKEN "
-                            f"(or ${TOKEN_ENV}), or --system NAME for an automated job")
+        raise MakegoodError(
+            "--as is gone: a name on the command line proves nothing; use --token TOKEN "
+            f"(or ${TOKEN_ENV}), or --system NAME for an automated job"
+        )
 
 
 def _decider(args, ledger) -> tuple[str, str]:
@@ -330,7 +375,8 @@ def _decider(args, ledger) -> tuple[str, str]:
         if args.decision != "escalate" and current.tier_required != "agent":
             raise MakegoodError(
                 f"{current.public_id} needs {_a(current.tier_required)}'s decision: a system job may only approve or "
-                f"reject agent-tier proposals (it may escalate any); a person must decide it with --token")
+                f"reject agent-tier proposals (it may escalate any); a person must decide it with --token"
+            )
         return SYSTEM_PREFIX + name, "agent"
     token = _token(args)
     if token is None:
@@ -352,8 +398,10 @@ def _reviewer(args, ledger) -> str:
         raise MakegoodError("a review is a person's verdict: --system cannot review; use --token")
     token = _token(args)
     if token is None:
-        raise MakegoodError(f"ledger review needs the reviewer's identity: --token TOKEN (or ${TOKEN_ENV}) "
-                            f"from `makegood users token NAME`")
+        raise MakegoodError(
+            f"ledger review needs the reviewer's identity: --token TOKEN (or ${TOKEN_ENV}) "
+            f"from `makegood users token NAME`"
+        )
     user = _person(ledger, token)
     if not may_review(user.role):
         raise MakegoodError(f"{user.name} is {_a(user.role)}: only reviewers, supervisors and admins review decisions")
@@ -373,8 +421,9 @@ def cmd_ledger_decide(args):
     services = build_default_services()
     try:
         actor, role = _decider(args, services.ledger)
-        proposal = decisions.decide(services, args.id, actor=actor, role=role, decision=args.decision,
-                                    note=args.note or "")
+        proposal = decisions.decide(
+            services, args.id, actor=actor, role=role, decision=args.decision, note=args.note or ""
+        )
     finally:
         services.ledger.dispose()
     _emit(args, proposal, _proposal_detail)
@@ -399,17 +448,22 @@ def _ledger_as_found():
     path = sqlite_file(url)
     if path is not None and not path.is_file():
         what = "is not a file" if path.exists() else "does not exist"
-        return None, VerifyReport(ok=False, checked=0, head_hash="", problems=[
-            f"the database file {path} {what}: was it moved or deleted? (MAKEGOOD_DATABASE_URL names it)"])
+        return None, VerifyReport(
+            ok=False,
+            checked=0,
+            head_hash="",
+            problems=[f"the database file {path} {what}: was it moved or deleted? (MAKEGOOD_DATABASE_URL names it)"],
+        )
     return Ledger(make_engine(url)), None
 
 
 def _verified(args):
     from dataclasses import replace
 
-    from makegood.ledger.anchor import read_anchors
+    from makegood.ledger.anchor import Anchor, read_anchors
 
-    anchors, anchor_problems = [], []
+    anchors: list[Anchor] = []
+    anchor_problems: list[str] = []
     path = _anchor_file(args)
     if path is not None and (getattr(args, "anchor", None) or Path(path).exists()):
         anchors, anchor_problems = read_anchors(path)
@@ -455,8 +509,11 @@ def cmd_ledger_anchor(args):
         ledger.dispose()
     anchor = make_anchor(events, head_hash)
     append_anchor(path, anchor)
-    _emit(args, {"ok": True, "file": path, **anchor.as_json()},
-          lambda r: f"ok: anchored {r['events']} events, head {r['head_hash'][:16]}... at {r['at']} to {r['file']}")
+    _emit(
+        args,
+        {"ok": True, "file": path, **anchor.as_json()},
+        lambda r: f"ok: anchored {r['events']} events, head {r['head_hash'][:16]}... at {r['at']} to {r['file']}",
+    )
 
 
 def cmd_ledger_review_sample(args):
@@ -478,7 +535,9 @@ def cmd_ledger_review(args):
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument("--policy", help="policy catalog file or directory (default: $MAKEGOOD_POLICY_PATH or ./policy)")
+    common.add_argument(
+        "--policy", help="policy catalog file or directory (default: $MAKEGOOD_POLICY_PATH or ./policy)"
+    )
 
     parser = _Parser(prog="makegood", description="Customer-service exceptions, resolved inside authority.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -493,7 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--tier", default=tier_default, help="self_service, agent, peer, supervisor or manager")
         p.add_argument("--fact", action="append", metavar="NAME=VALUE", help="a fact of the case; repeat for more")
 
-    policy = sub.add_parser("policy", help="validate or show the policy catalog").add_subparsers(dest="sub", required=True)
+    policy = sub.add_parser("policy", help="validate or show the policy catalog").add_subparsers(
+        dest="sub", required=True
+    )
     add(policy, "validate", cmd_policy_validate, "validate the catalog").add_argument("path", nargs="?")
     add(policy, "show", cmd_policy_show, "list situations and remedy rules")
 
@@ -519,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--situation")
     p.add_argument("--limit", type=_count(), default=50, help=f"how many (1 to {MAX_LIST}, default 50)")
     add(ledger, "show", cmd_ledger_show, "one proposal with its decisions").add_argument("id")
+
     def identity_args(p, system_help: str):
         p.add_argument("--token", help=f"your API token (default: ${TOKEN_ENV}); from `makegood users token NAME`")
         p.add_argument("--system", metavar="NAME", help=system_help)
@@ -531,11 +593,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decision", required=True, choices=["approve", "cosign", "reject", "escalate"])
     p.add_argument("--note")
     add(ledger, "verify", cmd_ledger_verify, "check the audit hash chain (exit 1 when not ok)").add_argument(
-        "--anchor", metavar="FILE", help=f"an anchor log (default: ${ANCHOR_ENV} when it exists): each anchored "
-                                         "head must still be in the chain")
-    add(ledger, "anchor", cmd_ledger_anchor, "append the chain's head (events, hash, time) to an anchor log "
-                                             "kept elsewhere").add_argument(
-        "--out", metavar="FILE", help=f"the anchor log to append to (default: ${ANCHOR_ENV})")
+        "--anchor",
+        metavar="FILE",
+        help=f"an anchor log (default: ${ANCHOR_ENV} when it exists): each anchored head must still be in the chain",
+    )
+    add(
+        ledger,
+        "anchor",
+        cmd_ledger_anchor,
+        "append the chain's head (events, hash, time) to an anchor log kept elsewhere",
+    ).add_argument("--out", metavar="FILE", help=f"the anchor log to append to (default: ${ANCHOR_ENV})")
     p = add(ledger, "review-sample", cmd_ledger_review_sample, "draw peer-approved decisions for review")
     p.add_argument("-n", type=_count(), default=5, help=f"how many (1 to {MAX_LIST}, default 5)")
     p.add_argument("--seed", type=int)
@@ -548,13 +615,15 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the database (ledger and customer store)").add_subparsers(dest="sub", required=True)
     add(db, "upgrade", cmd_db_upgrade, "create or migrate the schema (safe to repeat)")
     add(db, "seed-demo", cmd_db_seed_demo, "load the demo customers and orders (safe to repeat)").add_argument(
-        "--list", action="store_true", help="list the demo orders")
+        "--list", action="store_true", help="list the demo orders"
+    )
     from makegood.accounts.cli import add_commands as add_user_commands
 
     add_user_commands(sub, add)
     stories = sub.add_parser("stories", help="story files").add_subparsers(dest="sub", required=True)
-    add(stories, "check", cmd_stories_check, "check that stories offer nothing beyond the bot's authority").add_argument(
-        "paths", nargs="*", default=["data"])
+    add(
+        stories, "check", cmd_stories_check, "check that stories offer nothing beyond the bot's authority"
+    ).add_argument("paths", nargs="*", default=["data"])
     return parser
 
 
@@ -572,7 +641,7 @@ def cmd_db_seed_demo(args):
     from datetime import date
 
     from makegood.config import get_settings
-    from makegood.customers.demo import demo_data, seed_demo
+    from makegood.customers import demo_data, seed_demo
     from makegood.db import make_engine, migrate
 
     url = get_settings().database_url
@@ -585,8 +654,14 @@ def cmd_db_seed_demo(args):
     if args.list:
         customers, orders, _ = demo_data(date.today())
         names = {c.id: f"{c.name} ({c.membership})" for c in customers}
-        rows = [{"order": o.id, "customer": names[o.customer_id], "items": o.items, "total": str(o.total)} for o in orders]
-        _emit(args, rows, lambda rs: "\n".join(f"{r['order']}  {r['total']:>8}  {r['customer']:<26} {r['items']}" for r in rs))
+        rows = [
+            {"order": o.id, "customer": names[o.customer_id], "items": o.items, "total": str(o.total)} for o in orders
+        ]
+        _emit(
+            args,
+            rows,
+            lambda rs: "\n".join(f"{r['order']}  {r['total']:>8}  {r['customer']:<26} {r['items']}" for r in rs),
+        )
         return
     _emit(args, counts, lambda c: f"ok: demo data seeded ({c['customers']} customers, {c['orders']} orders)")
 
@@ -596,12 +671,25 @@ def cmd_stories_check(args):
 
     catalog = _catalog(args)
     checked, problems = check_story_files(catalog, [Path(p) for p in args.paths])
-    result = {"ok": not problems, "checked": checked, "policy_version": catalog.version,
-              "problems": [str(p) for p in problems]}
-    _emit(args, result, lambda r: (f"ok: {r['checked']} stories and rules offer nothing beyond the bot's authority "
-                                   f"(policy {r['policy_version']})") if r["ok"] else
-          f"{len(r['problems'])} story step(s) offer what the policy does not allow the bot:\n" +
-          "\n".join(f"  {p}" for p in r["problems"]))
+    result = {
+        "ok": not problems,
+        "checked": checked,
+        "policy_version": catalog.version,
+        "problems": [str(p) for p in problems],
+    }
+    _emit(
+        args,
+        result,
+        lambda r: (
+            (
+                f"ok: {r['checked']} stories and rules offer nothing beyond the bot's authority "
+                f"(policy {r['policy_version']})"
+            )
+            if r["ok"]
+            else f"{len(r['problems'])} story step(s) offer what the policy does not allow the bot:\n"
+            + "\n".join(f"  {p}" for p in r["problems"])
+        ),
+    )
     if problems:
         sys.exit(1)
 

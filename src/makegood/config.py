@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
 
 DATABASE_URL_VAR = "MAKEGOOD_DATABASE_URL"
 POLICY_PATH_VAR = "MAKEGOOD_POLICY_PATH"
@@ -28,7 +28,7 @@ class Settings:
     policy_path: Path
 
 
-def project_root(start: Optional[Path] = None) -> Path:
+def project_root(start: Path | None = None) -> Path:
     """The nearest parent of `start` (default: the cwd) with makegood's pyproject.toml, else `start`."""
     here = Path(start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
@@ -41,11 +41,11 @@ def project_root(start: Optional[Path] = None) -> Path:
     return here
 
 
-def get_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings now. The default SQLite database's `var/` directory is created
     when needed (only when the default is used)."""
     env = os.environ if environ is None else environ
-    root: Optional[Path] = None
+    root: Path | None = None
 
     def the_root() -> Path:
         nonlocal root

@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, MetaData, Numeric, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -43,7 +44,6 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
 
 
 # -- column types shared by the ledger and the customer store ----------------------------------------
@@ -107,16 +107,18 @@ def json_type(*, nullable: bool = False):
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
 _BEGIN_OPTION = "makegood_sqlite_begin"
-_BAD_URL = ("the database URL (MAKEGOOD_DATABASE_URL) is not one Makegood can use: expected e.g. "
-            "sqlite:///var/makegood.db or postgresql://user@host:5432/makegood")
+_BAD_URL = (
+    "the database URL (MAKEGOOD_DATABASE_URL) is not one Makegood can use: expected e.g. "
+    "sqlite:///var/makegood.db or postgresql://user@host:5432/makegood"
+)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def safe_url(url: Union[str, URL]) -> str:
+def safe_url(url: str | URL) -> str:
     """The URL as text, without its password: fit for messages and logs."""
     try:
         parsed = make_url(url) if isinstance(url, str) else url
-    except Exception:  # not even a URL: show nothing that could be a secret
+    except Exception:  # noqa: BLE001 - not even a URL: show nothing that could be a secret
         return "<unparseable database URL>"
     return parsed._replace(password=None).render_as_string(hide_password=False)
 
@@ -126,7 +128,7 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def make_engine(url: Union[str, URL], **kwargs: Any) -> Engine:
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """An Engine for `url` (future=True). Extra keyword arguments go to `create_engine`.
 
     SQLite: WAL journal, foreign keys on, a busy timeout so concurrent writers wait.
@@ -167,8 +169,9 @@ def make_engine(url: Union[str, URL], **kwargs: Any) -> Engine:
     def _unavailable(ctx) -> None:  # pragma: no branch - tiny
         # ctx.connection is None while connecting: that is "cannot reach", not a bad query.
         if ctx.connection is None and isinstance(ctx.sqlalchemy_exception, sa_exc.OperationalError):
-            raise StoreUnavailable(f"cannot reach the database at {shown}: {_reason(ctx.original_exception)}") \
-                from ctx.original_exception
+            raise StoreUnavailable(
+                f"cannot reach the database at {shown}: {_reason(ctx.original_exception)}"
+            ) from ctx.original_exception
 
     if backend == "sqlite":
         path = sqlite_file(parsed)
@@ -178,7 +181,7 @@ def make_engine(url: Union[str, URL], **kwargs: Any) -> Engine:
     return engine
 
 
-def sqlite_file(url: Union[str, URL]) -> Optional[Path]:
+def sqlite_file(url: str | URL) -> Path | None:
     """The absolute path of a SQLite URL's database file; None for other databases and for
     in-memory SQLite. Raises StoreUnavailable for a URL that does not parse."""
     try:
@@ -203,10 +206,10 @@ class SqliteFileGuard:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.identity: Optional[tuple[int, int]] = None
+        self.identity: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
-    def _current(self) -> Optional[tuple[int, int]]:
+    def _current(self) -> tuple[int, int] | None:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -225,7 +228,8 @@ class SqliteFileGuard:
             what = "moved or deleted" if current is None else "replaced by another file"
             raise StoreUnavailable(
                 f"the database file {self.path} was {what} while Makegood was using it; refusing to "
-                f"read or write anything else in its place: put the file back (or restart to use a new one)")
+                f"read or write anything else in its place: put the file back (or restart to use a new one)"
+            )
 
     def remember(self) -> None:
         with self._lock:
@@ -235,7 +239,7 @@ class SqliteFileGuard:
 
 def _guard_sqlite_file(engine: Engine, path: Path) -> None:
     guard = SqliteFileGuard(path)
-    engine.sqlite_file_guard = guard  # type: ignore[attr-defined]  # for tests and diagnostics
+    engine.sqlite_file_guard = guard  # for tests and diagnostics
 
     @event.listens_for(engine, "do_connect")
     def _before_connect(_dialect, _record, _cargs, _cparams) -> None:
@@ -269,7 +273,7 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def is_sqlite(bind: Union[Engine, Connection, Session]) -> bool:
+def is_sqlite(bind: Engine | Connection | Session) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "sqlite"
 
@@ -296,7 +300,7 @@ def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
 
 
 # -- migrations -----------------------------------------------------------------------------------
-def alembic_config(url: Union[str, URL, None] = None):
+def alembic_config(url: str | URL | None = None):
     """An `alembic.config.Config` built in code, so migrations work from an installed package."""
     from alembic.config import Config
 
@@ -314,13 +318,15 @@ def alembic_config(url: Union[str, URL, None] = None):
 _MIGRATE_LOCK = threading.Lock()
 
 
-def migrate(engine_or_url: Union[Engine, str, URL], revision: str = "head") -> None:
+def migrate(engine_or_url: Engine | str | URL, revision: str = "head") -> None:
     """`alembic upgrade head`, in code. Idempotent and safe to call at every start, also
     from several threads or processes at once."""
     from alembic import command
 
-    owned = not isinstance(engine_or_url, Engine)
-    engine = make_engine(engine_or_url) if owned else engine_or_url
+    if isinstance(engine_or_url, Engine):
+        engine, owned = engine_or_url, False
+    else:
+        engine, owned = make_engine(engine_or_url), True
     try:
         with _MIGRATE_LOCK:
             _upgrade(command, engine, revision)
@@ -338,32 +344,14 @@ def _upgrade(command, engine: Engine, revision: str) -> None:
             connection.commit()
 
 
-# Every module that defines tables on `metadata`; the migrations' target (autogenerate)
-# and the test that checks the models against the migrations load them all.
-SCHEMA_MODULES = ("makegood.ledger.schema", "makegood.customers.schema", "makegood.accounts.schema")
-
-
-def load_schema() -> MetaData:
-    """`metadata` with every Makegood table registered on it."""
-    import importlib
-
-    for name in SCHEMA_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a part not installed in this build
-            if exc.name != name:
-                raise
-    return metadata
-
-
-def head_revision() -> Optional[str]:
+def head_revision() -> str | None:
     """The newest migration in the package."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def current_revision(engine: Engine) -> Optional[str]:
+def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:

@@ -4,14 +4,13 @@ The CLI, the actions server and the HTTP API catch `MakegoodError` and show its 
 anything else is a bug and is allowed to surface as one.
 """
 
-
 MAX_SHOWN = 400  # an error may quote what the client sent; a 100 KB key must not come back whole
 
 
 def shown(message: str) -> str:
     """A message as it is shown to a client: one line, at most MAX_SHOWN characters."""
     message = " ".join(str(message).split())
-    return message if len(message) <= MAX_SHOWN else message[:MAX_SHOWN - 1] + "…"
+    return message if len(message) <= MAX_SHOWN else message[: MAX_SHOWN - 1] + "…"
 
 
 class MakegoodError(Exception):

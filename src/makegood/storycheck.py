@@ -10,9 +10,9 @@ offer the remedy at all in that situation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import yaml
 
@@ -80,7 +80,7 @@ def check_steps(catalog: Catalog, file: str, story: str, steps: list) -> list[St
                         facts[name] = value
         action = step.get("action")
         if isinstance(action, str) and action.startswith(OFFER_PREFIX):
-            problem = check_offer(catalog, situation, facts, action[len(OFFER_PREFIX):])
+            problem = check_offer(catalog, situation, facts, action[len(OFFER_PREFIX) :])
             if problem:
                 rule, message = problem
                 problems.append(StoryProblem(file, story, index, action, rule, message))
@@ -114,4 +114,4 @@ def check_offer(catalog: Catalog, situation: str | None, facts: dict, remedy: st
     return reasons[0] if reasons else None
 
 
-__all__ = ["StoryProblem", "check_story_files", "check_steps", "check_offer"]
+__all__ = ["StoryProblem", "check_offer", "check_steps", "check_story_files"]

@@ -7,17 +7,17 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from makegood.services.bootstrap import Services, set_services
 from makegood.customers import InMemoryCustomerStore
 from makegood.ledger import Ledger
 from makegood.policy import load_catalog
+from makegood.services.bootstrap import Services, set_services
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
@@ -47,23 +47,41 @@ def services(tmp_path):
     ledger.dispose()
 
 
-def tracker(*, sender: str = "conv-1", text: str = "", intent: str = "inform", slots: Optional[dict] = None,
-            entities: Optional[list] = None, user_turns: int = 1) -> Tracker:
+def tracker(
+    *,
+    sender: str = "conv-1",
+    text: str = "",
+    intent: str = "inform",
+    slots: dict | None = None,
+    entities: list | None = None,
+    user_turns: int = 1,
+) -> Tracker:
     events = []
     for i in range(user_turns):
-        events.append({"event": "user", "text": text if i == user_turns - 1 else f"earlier message {i}",
-                       "parse_data": {"intent": {"name": intent}}})
-    return Tracker.from_dict({
-        "sender_id": sender,
-        "slots": slots or {},
-        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or [],
-                           "input_channel": "rest"},
-        "events": events,
-        "paused": False,
-        "followup_action": None,
-        "active_loop": {},
-        "latest_action_name": None,
-    })
+        events.append(
+            {
+                "event": "user",
+                "text": text if i == user_turns - 1 else f"earlier message {i}",
+                "parse_data": {"intent": {"name": intent}},
+            }
+        )
+    return Tracker.from_dict(
+        {
+            "sender_id": sender,
+            "slots": slots or {},
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": 1.0},
+                "entities": entities or [],
+                "input_channel": "rest",
+            },
+            "events": events,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        }
+    )
 
 
 def run(action, trk: Tracker, domain: dict) -> tuple[list[dict], list[dict]]:

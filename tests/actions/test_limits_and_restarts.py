@@ -23,8 +23,11 @@ def slot_events(events):
 
 def _take_first_option(domain, sender: str) -> list[str]:
     run(ActionProposeResolution(), tracker(sender=sender, slots=CASE), domain)
-    messages, _ = run(ActionAcceptOffer(), tracker(sender=sender, text="1", intent="choose_option",
-                                                   slots=dict(CASE, stage="offered"), user_turns=2), domain)
+    messages, _ = run(
+        ActionAcceptOffer(),
+        tracker(sender=sender, text="1", intent="choose_option", slots=dict(CASE, stage="offered"), user_turns=2),
+        domain,
+    )
     return said(messages)
 
 
@@ -77,14 +80,17 @@ def test_a_restart_starts_a_new_case_with_keys_of_its_own(services, domain):
     run(ActionProposeResolution(), turn(first_session, slots=CASE), domain)
     other = {"situation": "late_delivery", "order_id": "MG-10431"}
     run(ActionProposeResolution(), turn(second_session, slots=other), domain)
-    messages, _ = run(ActionAcceptOffer(), turn(second_session, text="1", intent="choose_option",
-                                                slots=dict(other, stage="offered"), user_turns=2), domain)
+    messages, _ = run(
+        ActionAcceptOffer(),
+        turn(second_session, text="1", intent="choose_option", slots=dict(other, stage="offered"), user_turns=2),
+        domain,
+    )
     assert said(messages)[0] == "utter_resolution_confirmed"
     proposals = services.ledger.list(conversation_id="same-sender")
     assert {p.order_id for p in proposals} == {"MG-10422", "MG-10431"}
     accepted = [p for p in proposals if p.status == "accepted"]
     assert [p.order_id for p in accepted] == ["MG-10431"]
-    old = [p for p in proposals if p.order_id == "MG-10422"][0]
+    old = next(p for p in proposals if p.order_id == "MG-10422")
     assert old.status == "offered"  # the previous case was not touched by the new session's pick
 
 
@@ -93,8 +99,11 @@ def test_an_absurd_ask_gets_a_plain_answer_and_the_chat_goes_on(services, domain
     """Found: an absurd ask paused the chat with "a person will pick up" and nothing in the queue."""
     run(ActionProposeResolution(), tracker(slots=CASE), domain)
     entities = [{"entity": "amount", "value": ask.split()[-4] if "$" in ask else ask}]
-    messages, events = run(ActionJudgeAsk(), tracker(text=ask, intent="propose_amount", slots=CASE, user_turns=2,
-                                                     entities=entities), domain)
+    messages, events = run(
+        ActionJudgeAsk(),
+        tracker(text=ask, intent="propose_amount", slots=CASE, user_turns=2, entities=entities),
+        domain,
+    )
     names = said(messages)
     assert names[0] in ("utter_ask_out_of_range", "utter_amount_not_understood", "utter_beyond_authority"), names
     assert not any(e.get("event") == "pause" for e in events)  # nobody was promised a person
@@ -105,9 +114,17 @@ def test_a_balance_no_plan_of_the_bot_fits_is_handed_to_a_person_with_a_queue_en
     """Found: a $999,999 debt got an empty plan menu and no handoff."""
     slots = {"situation": "missed_payment", "order_id": "MG-10421", "debt_amount": "999999"}
     run(ActionProposeResolution(), tracker(slots=slots), domain)
-    messages, events = run(ActionPlanPayment(), tracker(text="I can do 10 a week", intent="afford_amount",
-                                                        user_turns=2, slots=slots,
-                                                        entities=[{"entity": "amount", "value": "10.00"}]), domain)
+    messages, events = run(
+        ActionPlanPayment(),
+        tracker(
+            text="I can do 10 a week",
+            intent="afford_amount",
+            user_turns=2,
+            slots=slots,
+            entities=[{"entity": "amount", "value": "10.00"}],
+        ),
+        domain,
+    )
     assert said(messages) == ["utter_handoff"]
     assert any(e.get("event") == "pause" for e in events)
     pending = [p for p in services.ledger.list(conversation_id="conv-1") if p.status == "pending"]
@@ -116,8 +133,11 @@ def test_a_balance_no_plan_of_the_bot_fits_is_handed_to_a_person_with_a_queue_en
 
 def test_minus_one_is_not_option_one(services, domain):
     run(ActionProposeResolution(), tracker(slots=CASE), domain)
-    messages, events = run(ActionAcceptOffer(), tracker(text="-1", intent="choose_option",
-                                                        slots=dict(CASE, stage="offered"), user_turns=2), domain)
+    messages, events = run(
+        ActionAcceptOffer(),
+        tracker(text="-1", intent="choose_option", slots=dict(CASE, stage="offered"), user_turns=2),
+        domain,
+    )
     assert said(messages) == ["utter_ask_which_option"]
     assert services.ledger.list(conversation_id="conv-1")[0].status == "offered"
     assert slot_events(events) == {}

@@ -41,10 +41,19 @@ def _driver():
     profile = tempfile.mkdtemp(prefix="makegood-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--disable-extensions", "--window-size=1280,900",
-                f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(arg)
     # An explicit driver path: Selenium Manager is never consulted, nothing is downloaded.
     service = Service(executable_path=str(CHROMEDRIVER))
@@ -67,12 +76,14 @@ def browser():
 @pytest.fixture
 def screenshot():
     """screenshot(driver, "queue.png"): saved to docs/screenshots only when MAKEGOOD_SCREENSHOTS=1."""
+
     def save(driver, name: str) -> None:
         if os.environ.get("MAKEGOOD_SCREENSHOTS") != "1":
             return
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         height, chrome = driver.execute_script(
-            "return [Math.max(document.documentElement.scrollHeight, 700), window.outerHeight - window.innerHeight]")
+            "return [Math.max(document.documentElement.scrollHeight, 700), window.outerHeight - window.innerHeight]"
+        )
         driver.set_window_size(1280, min(int(height) + int(chrome), 2400))
         driver.save_screenshot(str(SCREENSHOTS / name))
         driver.set_window_size(1280, 900)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support import expected_conditions as EC  # noqa: N812 - Selenium's own alias
 from selenium.webdriver.support.ui import WebDriverWait
 
 pytestmark = pytest.mark.browser
@@ -32,6 +32,7 @@ def content_has(css, words):
     def check(driver):
         found = driver.find_elements(By.CSS_SELECTOR, css)
         return bool(found) and words in found[0].get_attribute("textContent")
+
     return check
 
 
@@ -87,8 +88,14 @@ def test_sign_in_and_a_wrong_password(world, browser):
 # -- a bot handoff reaches an agent ------------------------------------------------------------------
 def test_bot_handoff_appears_in_the_queue_with_its_context(world, browser, screenshot):
     handoff = world.handoff("agent")
-    world.handoff("peer", situation="lost_package", order_id="MG-10491", customer_id="C-1008",
-                  ask={"remedy": "replacement", "size": "120.00"}, reason="customer declined the alternatives")
+    world.handoff(
+        "peer",
+        situation="lost_package",
+        order_id="MG-10491",
+        customer_id="C-1008",
+        ask={"remedy": "replacement", "size": "120.00"},
+        reason="customer declined the alternatives",
+    )
     world.request("bob", "peer")
     mine = world.request("alice", "supervisor")
 
@@ -124,12 +131,19 @@ def test_a_second_agent_cosigns_a_peer_request(world, browser):
     client = world.client()
     # An order of its own: once approved, this full refund uses up everything MG-10443 may give back,
     # and the copilot test below still works on MG-10443.
-    logged = client.post_json("/api/copilot/log", {
-        "conversation_id": "desk-alice-browser-peer", "situation": "damaged_item",
-        "order_id": world.fresh_order("MG-10443")[0],
-        "remedy": "full_refund", "customer_ask": {"remedy": "full_refund", "size": "219.00"},
-        "transcript": [{"speaker": "customer", "text": "my smart watch arrived broken, I want my money back"}],
-    }, csrf=False, token=world.token("alice"))
+    logged = client.post_json(
+        "/api/copilot/log",
+        {
+            "conversation_id": "desk-alice-browser-peer",
+            "situation": "damaged_item",
+            "order_id": world.fresh_order("MG-10443")[0],
+            "remedy": "full_refund",
+            "customer_ask": {"remedy": "full_refund", "size": "219.00"},
+            "transcript": [{"speaker": "customer", "text": "my smart watch arrived broken, I want my money back"}],
+        },
+        csrf=False,
+        token=world.token("alice"),
+    )
     assert logged.status == 201, logged.text
     pid = logged.json()["public_id"]
     assert logged.json()["tier_required"] == "peer"
@@ -212,9 +226,11 @@ def test_copilot_follows_the_chat_as_the_agent_types(world, browser, screenshot)
 
     chat.send_keys(Keys.CONTROL, "a")
     chat.send_keys(Keys.DELETE)
-    chat.send_keys("customer: my smart watch from MG-10443 arrived broken\n"
-                   "agent: I'm so sorry, let me check what I can do\n"
-                   "customer: I'd like a full refund")
+    chat.send_keys(
+        "customer: my smart watch from MG-10443 arrived broken\n"
+        "agent: I'm so sorry, let me check what I can do\n"
+        "customer: I'd like a full refund"
+    )
     wait(browser, content_has("#suggestions", "Needs a second agent"))
     assert "MG-10443" in content(browser, "#suggestions")
     screenshot(browser, "copilot.png")
@@ -229,8 +245,13 @@ def test_copilot_follows_the_chat_as_the_agent_types(world, browser, screenshot)
     in_authority = browser.find_element(By.CSS_SELECTOR, ".in-authority button[data-remedy=store_credit]")
     requested = pid
     in_authority.click()
-    wait(browser, lambda d: any(e.get_attribute("data-logged") not in (None, requested)
-                                for e in d.find_elements(By.CSS_SELECTOR, "#log-result [data-logged]")))
+    wait(
+        browser,
+        lambda d: any(
+            e.get_attribute("data-logged") not in (None, requested)
+            for e in d.find_elements(By.CSS_SELECTOR, "#log-result [data-logged]")
+        ),
+    )
     pid = browser.find_element(By.CSS_SELECTOR, "#log-result [data-logged]").get_attribute("data-logged")
     stored = world.ledger.get(pid)
     assert stored.status == "accepted" and stored.requested_by == "alice" and stored.order_id == "MG-10443"

@@ -58,7 +58,7 @@ PAGE = """<!doctype html>
 class _Handler(http.server.SimpleHTTPRequestHandler):
     page = b""
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):  # http.server's naming
         if self.path in ("/", "/index.html"):
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -78,15 +78,15 @@ def chat_page(tmp_path_factory):
     page_port = free_port()
     origin = f"http://127.0.0.1:{page_port}"
     work = tmp_path_factory.mktemp("socketio-browser")
-    servers = Servers(workdir=work, database_url=f"sqlite:///{work / 'makegood.db'}",
-                      cors_origins=("http://localhost:8000", origin))
+    servers = Servers(
+        workdir=work, database_url=f"sqlite:///{work / 'makegood.db'}", cors_origins=("http://localhost:8000", origin)
+    )
     try:
         servers.start()
     except StartError as exc:
         pytest.fail(str(exc))
     handler = type("Handler", (_Handler,), {"page": PAGE.replace("RASA_URL", servers.urls["rasa"]).encode()})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", page_port),
-                                            functools.partial(handler, directory=str(STATIC)))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", page_port), functools.partial(handler, directory=str(STATIC)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -126,7 +126,7 @@ def test_a_customer_chats_over_socketio_in_the_browser_and_gets_replies(browser,
 
     box.send_keys("I'll take the store credit")
     browser.find_element(By.ID, "send").click()
-    _wait(browser, lambda d: any("$30 in store credit" in t for t in _bot_lines(d)[len(lines):]))
+    _wait(browser, lambda d: any("$30 in store credit" in t for t in _bot_lines(d)[len(lines) :]))
 
     # The websocket upgrade happened (the page is on another origin: CORS and Origin both pass).
     transport = browser.execute_script("return socket.io.engine.transport.name")

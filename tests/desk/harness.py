@@ -9,9 +9,8 @@ Used by tests/desk (HTTP) and tests/browser (Selenium).
 
 from __future__ import annotations
 
-import dataclasses
-
 import asyncio
+import dataclasses
 import http.cookies
 import itertools
 import json
@@ -22,15 +21,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from argon2 import PasswordHasher
 
 from makegood.accounts import AccountStore, seed_demo_accounts
-from makegood.services.bootstrap import Services
 from makegood.copilot import Parsed
 from makegood.customers import SqlCustomerStore, seed_demo
 from makegood.db import make_engine, migrate
@@ -38,6 +37,7 @@ from makegood.desk.app import create_app
 from makegood.errors import StoreUnavailable
 from makegood.ledger import Ledger, ProposalIn
 from makegood.nlp import Entity
+from makegood.services.bootstrap import Services
 
 ROOT = Path(__file__).resolve().parents[2]
 _apps = itertools.count(1)
@@ -67,8 +67,10 @@ class FakeUnderstanding:
         self.seen.append(text)
         lowered = text.lower()
         intent = next((situation for words, situation in KEYWORDS if any(w in lowered for w in words)), None)
-        entities = [Entity(entity="order_id", value=f"MG-{m.group(1)}", start=m.start(), end=m.end(),
-                           text=m.group(0)) for m in ORDER_ID.finditer(text)]
+        entities = [
+            Entity(entity="order_id", value=f"MG-{m.group(1)}", start=m.start(), end=m.end(), text=m.group(0))
+            for m in ORDER_ID.finditer(text)
+        ]
         return Parsed(intent=intent, confidence=0.92 if intent else 0.1, entities=entities)
 
 
@@ -90,12 +92,12 @@ class DeskServer:
         self.port = self.sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._stop: Optional[asyncio.Event] = None
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name=f"desk-{self.port}", daemon=True)
 
-    def start(self) -> "DeskServer":
+    def start(self) -> DeskServer:
         self._thread.start()
         if not self._ready.wait(30):
             raise RuntimeError("the desk did not start within 30 s")
@@ -109,7 +111,7 @@ class DeskServer:
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
-        except BaseException as exc:  # surfaced by start()
+        except BaseException as exc:  # noqa: BLE001 - surfaced by start()
             self._error = exc
             self._ready.set()
         finally:
@@ -148,10 +150,10 @@ class World:
     base_url: str
     _n: Any = field(default_factory=lambda: itertools.count(1))
 
-    def client(self) -> "Client":
+    def client(self) -> Client:
         return Client(self.base_url)
 
-    def signed_in(self, name: str) -> "Client":
+    def signed_in(self, name: str) -> Client:
         client = self.client()
         client.login(name, self.passwords[name])
         return client
@@ -172,9 +174,16 @@ class World:
         return order.id, customer.id
 
     # -- proposals written the way the bot and the copilot write them ------------------------------
-    def handoff(self, tier: str = "agent", *, situation: str = "damaged_item", order_id: str = "MG-10422",
-                customer_id: str = "C-1001", ask: Optional[Mapping[str, str]] = None,
-                reason: str = "customer insists on $129") -> Any:
+    def handoff(
+        self,
+        tier: str = "agent",
+        *,
+        situation: str = "damaged_item",
+        order_id: str = "MG-10422",
+        customer_id: str = "C-1001",
+        ask: Mapping[str, str] | None = None,
+        reason: str = "customer insists on $129",
+    ) -> Any:
         """A bot handoff: pending at `tier`, requested by "bot", with the context packet."""
         order_id, customer_id = self.fresh_order(order_id)
         n = next(self._n)
@@ -188,37 +197,64 @@ class World:
                 {"who": "bot", "text": "$129 is more than I can approve on my own."},
                 {"who": "customer", "text": "no, I want the full $129 back"},
             ],
-            "offered": [{"remedy": "partial_refund", "size": "25.00", "text": "$25 back to your original payment method"},
-                        {"remedy": "store_credit", "size": "30.00", "text": "$30 in store credit"}],
+            "offered": [
+                {"remedy": "partial_refund", "size": "25.00", "text": "$25 back to your original payment method"},
+                {"remedy": "store_credit", "size": "30.00", "text": "$30 in store credit"},
+            ],
             "declined": [{"remedy": "goodwill_voucher", "size": "10.00", "text": "a $10 voucher for the trouble"}],
             "customer_ask": ask,
             "rules_cited": ["damaged_item.partial_refund.caps.self_service", "damaged_item.full_refund"],
             "missing_facts": ["customer_at_fault"],
             "replaces": None,
         }
-        return self.ledger.log_proposal(ProposalIn(
-            conversation_id=f"web-{uuid.uuid4().hex[:10]}-{n}", turn_key="handoff:3", channel="rest",
-            situation=situation, policy_version=self.services.catalog.version, tier_required=tier,
-            facts={"order_value": "129.00", "days_since_delivery": 3, "membership": "gold"},
-            options_offered=packet["offered"], option_chosen=ask, customer_ask=ask, context=packet,
-            requested_by="bot", status="pending", customer_id=customer_id, order_id=order_id,
-        ))
+        return self.ledger.log_proposal(
+            ProposalIn(
+                conversation_id=f"web-{uuid.uuid4().hex[:10]}-{n}",
+                turn_key="handoff:3",
+                channel="rest",
+                situation=situation,
+                policy_version=self.services.catalog.version,
+                tier_required=tier,
+                facts={"order_value": "129.00", "days_since_delivery": 3, "membership": "gold"},
+                options_offered=packet["offered"],
+                option_chosen=ask,
+                customer_ask=ask,
+                context=packet,
+                requested_by="bot",
+                status="pending",
+                customer_id=customer_id,
+                order_id=order_id,
+            )
+        )
 
     def request(self, requested_by: str, tier: str = "peer", *, situation: str = "damaged_item") -> Any:
         """An agent's own request for approval, straight into the ledger."""
         order_id, customer_id = self.fresh_order("MG-10443")
         n = next(self._n)
         chosen = {"remedy": "full_refund", "size": "219.00", "text": "a full refund of $219"}
-        return self.ledger.log_proposal(ProposalIn(
-            conversation_id=f"desk-{requested_by}-{uuid.uuid4().hex[:10]}-{n}", turn_key="copilot:1",
-            channel="copilot", situation=situation, policy_version=self.services.catalog.version,
-            tier_required=tier, facts={"order_value": "219.00", "days_since_delivery": 4},
-            option_chosen=chosen,
-            context={"transcript": [{"speaker": "customer", "text": "my smart watch arrived with a cracked screen"},
-                                    {"speaker": "agent", "text": "I'm sorry, let me see what I can do"}],
-                     "reason": f"needs {tier} approval"},
-            requested_by=requested_by, status="pending", customer_id=customer_id, order_id=order_id,
-        ))
+        return self.ledger.log_proposal(
+            ProposalIn(
+                conversation_id=f"desk-{requested_by}-{uuid.uuid4().hex[:10]}-{n}",
+                turn_key="copilot:1",
+                channel="copilot",
+                situation=situation,
+                policy_version=self.services.catalog.version,
+                tier_required=tier,
+                facts={"order_value": "219.00", "days_since_delivery": 4},
+                option_chosen=chosen,
+                context={
+                    "transcript": [
+                        {"speaker": "customer", "text": "my smart watch arrived with a cracked screen"},
+                        {"speaker": "agent", "text": "I'm sorry, let me see what I can do"},
+                    ],
+                    "reason": f"needs {tier} approval",
+                },
+                requested_by=requested_by,
+                status="pending",
+                customer_id=customer_id,
+                order_id=order_id,
+            )
+        )
 
 
 def make_world(tmp_path: Path) -> World:
@@ -238,8 +274,13 @@ def make_world(tmp_path: Path) -> World:
 
     services = Services(catalog=load_catalog(ROOT / "policy"), ledger=ledger, customers=SqlCustomerStore(engine))
     understanding = FakeUnderstanding()
-    app = create_app(lambda: services, accounts, understanding, rasa_url="http://127.0.0.1:9",
-                     name=f"makegood_desk_test_{next(_apps)}_{uuid.uuid4().hex[:6]}")
+    app = create_app(
+        lambda: services,
+        accounts,
+        understanding,
+        rasa_url="http://127.0.0.1:9",
+        name=f"makegood_desk_test_{next(_apps)}_{uuid.uuid4().hex[:6]}",
+    )
     server = DeskServer(app).start()
     return World(engine, ledger, accounts, services, understanding, passwords, server, server.base_url)
 
@@ -264,7 +305,7 @@ class Response:
         return json.loads(self.body)
 
     @property
-    def location(self) -> Optional[str]:
+    def location(self) -> str | None:
         return self.headers.get("Location")
 
 
@@ -278,11 +319,12 @@ class Client:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.cookies: dict[str, str] = {}
-        self.csrf: Optional[str] = None
+        self.csrf: str | None = None
         self._opener = urllib.request.build_opener(_NoRedirect)
 
-    def request(self, method: str, path: str, *, body: Optional[bytes] = None,
-                headers: Optional[Mapping[str, str]] = None) -> Response:
+    def request(
+        self, method: str, path: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None
+    ) -> Response:
         all_headers = dict(headers or {})
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -317,11 +359,16 @@ class Client:
             fields["csrf_token"] = self.csrf or ""
         elif csrf:
             fields["csrf_token"] = csrf
-        return self.request("POST", path, body=urllib.parse.urlencode(fields).encode(),
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return self.request(
+            "POST",
+            path,
+            body=urllib.parse.urlencode(fields).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
 
-    def post_json(self, path: str, payload: Any = None, *, raw: Optional[bytes] = None, csrf: bool = True,
-                  token: Optional[str] = None) -> Response:
+    def post_json(
+        self, path: str, payload: Any = None, *, raw: bytes | None = None, csrf: bool = True, token: str | None = None
+    ) -> Response:
         headers = {"Content-Type": "application/json"}
         if csrf and self.csrf:
             headers["X-CSRF-Token"] = self.csrf

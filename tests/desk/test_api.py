@@ -10,8 +10,10 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-SMASHED = [{"speaker": "customer", "text": "my dinner set from order MG-10422 arrived smashed to pieces"},
-           {"speaker": "agent", "text": "I'm so sorry to hear that"}]
+SMASHED = [
+    {"speaker": "customer", "text": "my dinner set from order MG-10422 arrived smashed to pieces"},
+    {"speaker": "agent", "text": "I'm so sorry to hear that"},
+]
 
 
 def suggest_body(**extra):
@@ -91,9 +93,12 @@ def test_reviewers_and_admins_cannot_use_the_copilot(world, name):
     r = session.post_json("/api/copilot/suggest", suggest_body())
     assert r.status == 403
     assert "agents and supervisors" in r.json()["error"]
-    r = world.client().post_json("/api/copilot/log", {"conversation_id": "c", "situation": "damaged_item",
-                                                      "remedy": "store_credit", "order_id": "MG-10422"},
-                                 csrf=False, token=world.token(name))
+    r = world.client().post_json(
+        "/api/copilot/log",
+        {"conversation_id": "c", "situation": "damaged_item", "remedy": "store_credit", "order_id": "MG-10422"},
+        csrf=False,
+        token=world.token(name),
+    )
     assert r.status == 403
 
 
@@ -107,17 +112,20 @@ def test_malformed_json_is_400(alice):
     assert r.status == 400 and "JSON object" in r.json()["error"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "turns"),
-    ({"turns": "customer: hi"}, "turns"),
-    ({"turns": [{"speaker": "customer", "text": 5}]}, "turns[0].text"),
-    ({"turns": [{"speaker": "robot", "text": "hi"}]}, "turns[0].speaker"),
-    ({"turns": ["hi"]}, "turns[0]"),
-    ({"turns": SMASHED, "order_id": 10422}, "order_id"),
-    ({"turns": SMASHED, "customer_id": ["C-1001"]}, "customer_id"),
-    ({"turns": SMASHED, "facts": ["disputed_amount"]}, "facts"),
-    ({"turns": SMASHED, "facts": {"disputed_amount": {"value": 5}}}, "facts.disputed_amount"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "turns"),
+        ({"turns": "customer: hi"}, "turns"),
+        ({"turns": [{"speaker": "customer", "text": 5}]}, "turns[0].text"),
+        ({"turns": [{"speaker": "robot", "text": "hi"}]}, "turns[0].speaker"),
+        ({"turns": ["hi"]}, "turns[0]"),
+        ({"turns": SMASHED, "order_id": 10422}, "order_id"),
+        ({"turns": SMASHED, "customer_id": ["C-1001"]}, "customer_id"),
+        ({"turns": SMASHED, "facts": ["disputed_amount"]}, "facts"),
+        ({"turns": SMASHED, "facts": {"disputed_amount": {"value": 5}}}, "facts.disputed_amount"),
+    ],
+)
 def test_wrong_types_are_400_naming_the_field(alice, body, field):
     r = alice.post_json("/api/copilot/suggest", body)
     assert r.status == 400, r.text
@@ -155,8 +163,13 @@ def test_language_model_down_is_503(world, alice):
 
 # -- log --------------------------------------------------------------------------------------------
 def log_body(**extra):
-    body = {"conversation_id": f"desk-test-{uuid.uuid4().hex[:8]}", "situation": "damaged_item",
-            "order_id": "MG-10422", "remedy": "store_credit", "transcript": SMASHED}
+    body = {
+        "conversation_id": f"desk-test-{uuid.uuid4().hex[:8]}",
+        "situation": "damaged_item",
+        "order_id": "MG-10422",
+        "remedy": "store_credit",
+        "transcript": SMASHED,
+    }
     body.update(extra)
     return body
 
@@ -176,8 +189,7 @@ def test_log_an_option_within_authority(world, alice):
 
 
 def test_log_an_option_needing_a_peer_goes_to_colleagues(world, alice, bob):
-    body = log_body(order_id="MG-10443", remedy="full_refund",
-                    customer_ask={"remedy": "full_refund", "size": "219.00"})
+    body = log_body(order_id="MG-10443", remedy="full_refund", customer_ask={"remedy": "full_refund", "size": "219.00"})
     r = alice.post_json("/api/copilot/log", body)
     assert r.status == 201, r.text
     p = r.json()
@@ -187,23 +199,27 @@ def test_log_an_option_needing_a_peer_goes_to_colleagues(world, alice, bob):
 
 
 def test_log_with_a_bearer_token(world):
-    r = world.client().post_json("/api/copilot/log", log_body(remedy="goodwill_voucher"), csrf=False,
-                                 token=world.token("sam"))
+    r = world.client().post_json(
+        "/api/copilot/log", log_body(remedy="goodwill_voucher"), csrf=False, token=world.token("sam")
+    )
     assert r.status == 201, r.text
     assert r.json()["requested_by"] == "sam"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"conversation_id": None}, "conversation_id is required"),
-    ({"situation": 3}, "situation must be a string"),
-    ({"remedy": ""}, "remedy must not be empty"),
-    ({"size": True}, "size must be an amount"),
-    ({"customer_ask": "everything"}, "customer_ask must be an object"),
-    ({"transcript": [{"speaker": "customer"}]}, "transcript[0].text"),
-    ({"facts": {"tenure_days": 5000}}, "tenure_days"),
-    ({"remedy": "free_car"}, "free_car"),
-    ({"situation": "alien_invasion"}, "alien_invasion"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"conversation_id": None}, "conversation_id is required"),
+        ({"situation": 3}, "situation must be a string"),
+        ({"remedy": ""}, "remedy must not be empty"),
+        ({"size": True}, "size must be an amount"),
+        ({"customer_ask": "everything"}, "customer_ask must be an object"),
+        ({"transcript": [{"speaker": "customer"}]}, "transcript[0].text"),
+        ({"facts": {"tenure_days": 5000}}, "tenure_days"),
+        ({"remedy": "free_car"}, "free_car"),
+        ({"situation": "alien_invasion"}, "alien_invasion"),
+    ],
+)
 def test_log_refuses_bad_requests_with_400(alice, change, message):
     body = log_body()
     for key, value in change.items():
@@ -274,4 +290,4 @@ def test_unknown_api_route_is_json_404(alice):
 
 def section(html: str, section_id: str) -> str:
     start = html.index(f'id="{section_id}"')
-    return html[start:html.index("</section>", start)]
+    return html[start : html.index("</section>", start)]

@@ -25,12 +25,21 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def desks(world):
     """name -> base URL of a desk on the world's database with that transport set-up."""
-    setups = {"auto": dict(), "proxied": dict(trusted_proxies=("127.0.0.1",)),
-              "never": dict(secure_cookies="never"), "always": dict(secure_cookies="always")}
+    setups = {
+        "auto": dict(),
+        "proxied": dict(trusted_proxies=("127.0.0.1",)),
+        "never": dict(secure_cookies="never"),
+        "always": dict(secure_cookies="always"),
+    }
     running = {}
     for label, options in setups.items():
-        app = create_app(lambda: world.services, world.accounts, FakeUnderstanding(), rasa_url="http://127.0.0.1:9",
-                         name=f"makegood_desk_cookies_{label}_{uuid.uuid4().hex[:6]}")
+        app = create_app(
+            lambda: world.services,
+            world.accounts,
+            FakeUnderstanding(),
+            rasa_url="http://127.0.0.1:9",
+            name=f"makegood_desk_cookies_{label}_{uuid.uuid4().hex[:6]}",
+        )
         install_transport_security(app, **options)
         running[label] = DeskServer(app).start()
     yield {label: desk.base_url for label, desk in running.items()}
@@ -61,10 +70,16 @@ def test_cookies_are_not_secure_on_loopback_so_plain_http_make_run_works(desks, 
     assert "Strict-Transport-Security" not in response.headers
 
 
-@pytest.mark.parametrize("headers", [{"Host": "desk.example.com"}, {"Host": "10.0.0.5:8000"},
-                                     {"Host": "127.0.0.1:8000", "X-Forwarded-For": "203.0.113.9"},
-                                     {"Host": "localhost", "Forwarded": "for=203.0.113.9;proto=http"}],
-                         ids=["name", "lan-ip", "behind-a-proxy", "forwarded"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "desk.example.com"},
+        {"Host": "10.0.0.5:8000"},
+        {"Host": "127.0.0.1:8000", "X-Forwarded-For": "203.0.113.9"},
+        {"Host": "localhost", "Forwarded": "for=203.0.113.9;proto=http"},
+    ],
+    ids=["name", "lan-ip", "behind-a-proxy", "forwarded"],
+)
 def test_cookies_are_secure_when_not_served_on_loopback(desks, headers):
     _, cookie = login_page(desks["auto"], **headers)
     assert cookie["secure"] is True
@@ -76,8 +91,9 @@ def test_the_session_cookie_is_secure_too(desks, world):
     page = client.get("/login", headers=host)
     token = CSRF_INPUT.search(page.text).group(1)
     body = f"name=alice&password={world.passwords['alice']}&csrf_token={token}".encode()
-    response = client.request("POST", "/login", body=body,
-                              headers={**host, "Content-Type": "application/x-www-form-urlencoded"})
+    response = client.request(
+        "POST", "/login", body=body, headers={**host, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert response.status == 303
     assert cookies_of(response)["mg_session"]["secure"] is True
 

@@ -12,19 +12,26 @@ import urllib.parse
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from makegood.desk.app import MAX_BODY
 from tests.desk.harness import CSRF_INPUT, Response, make_world
 
 pytestmark = pytest.mark.integration
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=False, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=False,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
-SMASHED = [{"speaker": "customer", "text": "my dinner set from order MG-10422 arrived smashed to pieces"},
-           {"speaker": "agent", "text": "I'm so sorry to hear that"}]
+SMASHED = [
+    {"speaker": "customer", "text": "my dinner set from order MG-10422 arrived smashed to pieces"},
+    {"speaker": "agent", "text": "I'm so sorry to hear that"},
+]
 
 
 # -- strategies -------------------------------------------------------------------------------------
@@ -32,29 +39,77 @@ def _huge_text() -> st.SearchStrategy[str]:
     return st.builds(lambda ch, n: ch * n, st.characters(), st.integers(0, 300_000))
 
 
-TEXT = st.one_of(st.text(max_size=60), st.text(alphabet=st.characters(min_codepoint=0x80), max_size=40),
-                 st.sampled_from(["", " ", "\x00", "\u202e", "\ud800", "MG-10422", "C-1001", "damaged_item",
-                                  "store_credit", "full_refund", "customer", "agent", "NaN", "1e999",
-                                  "-0", "25.00", "99999999999999999999.99", "../../etc/passwd"]),
-                 _huge_text())
-SCALAR = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
-                   st.floats(allow_nan=False, allow_infinity=False), TEXT)
-JSON = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=5),
-                                                     st.dictionaries(TEXT, inner, max_size=5)), max_leaves=20)
+TEXT = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(min_codepoint=0x80), max_size=40),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\u202e",
+            "\ud800",
+            "MG-10422",
+            "C-1001",
+            "damaged_item",
+            "store_credit",
+            "full_refund",
+            "customer",
+            "agent",
+            "NaN",
+            "1e999",
+            "-0",
+            "25.00",
+            "99999999999999999999.99",
+            "../../etc/passwd",
+        ]
+    ),
+    _huge_text(),
+)
+SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    TEXT,
+)
+JSON = st.recursive(
+    SCALAR,
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(TEXT, inner, max_size=5)),
+    max_leaves=20,
+)
 
 SUGGEST_FIELDS = ("turns", "customer_id", "order_id", "facts")
-LOG_FIELDS = ("conversation_id", "situation", "order_id", "customer_id", "facts", "remedy", "size",
-              "customer_ask", "transcript", "idempotency_key")
+LOG_FIELDS = (
+    "conversation_id",
+    "situation",
+    "order_id",
+    "customer_id",
+    "facts",
+    "remedy",
+    "size",
+    "customer_ask",
+    "transcript",
+    "idempotency_key",
+)
 
 
 def _turn() -> st.SearchStrategy:
-    return st.one_of(JSON, st.fixed_dictionaries({"speaker": st.one_of(st.sampled_from(["customer", "agent"]), JSON),
-                                                  "text": st.one_of(TEXT, JSON)}))
+    return st.one_of(
+        JSON,
+        st.fixed_dictionaries(
+            {"speaker": st.one_of(st.sampled_from(["customer", "agent"]), JSON), "text": st.one_of(TEXT, JSON)}
+        ),
+    )
 
 
 def _turns() -> st.SearchStrategy:
-    return st.one_of(JSON, st.just(SMASHED), st.lists(_turn(), max_size=8),
-                     st.integers(0, 400).map(lambda n: [{"speaker": "customer", "text": "hi"}] * n))
+    return st.one_of(
+        JSON,
+        st.just(SMASHED),
+        st.lists(_turn(), max_size=8),
+        st.integers(0, 400).map(lambda n: [{"speaker": "customer", "text": "hi"}] * n),
+    )
 
 
 def _deep(n: int, kind: str) -> bytes:
@@ -65,13 +120,16 @@ def _deep(n: int, kind: str) -> bytes:
 
 def _deep_in_field(field: str) -> st.SearchStrategy[bytes]:
     return st.integers(1, 100_000).map(
-        lambda n: b'{"turns": ' + json.dumps(SMASHED).encode() + b', "' + field.encode() + b'": '
-        + _deep(n, "list") + b"}")
+        lambda n: (
+            b'{"turns": ' + json.dumps(SMASHED).encode() + b', "' + field.encode() + b'": ' + _deep(n, "list") + b"}"
+        )
+    )
 
 
 def _body(fields: tuple[str, ...], valid: dict) -> st.SearchStrategy[bytes]:
     """Raw request bodies: arbitrary JSON, a valid body with some fields replaced by anything,
     objects over the known field names, deep nesting, non-UTF-8 and non-JSON bytes."""
+
     def mutate(changes: dict, drops: list) -> bytes:
         body = {**valid, **changes}
         for key in drops:
@@ -81,15 +139,26 @@ def _body(fields: tuple[str, ...], valid: dict) -> st.SearchStrategy[bytes]:
     field_values = {f: st.one_of(JSON, _turns()) if f in ("turns", "transcript") else JSON for f in fields}
     return st.one_of(
         JSON.map(lambda v: json.dumps(v).encode()),
-        st.builds(mutate, st.fixed_dictionaries({}, optional=field_values),
-                  st.lists(st.sampled_from(fields), max_size=3)),
+        st.builds(
+            mutate, st.fixed_dictionaries({}, optional=field_values), st.lists(st.sampled_from(fields), max_size=3)
+        ),
         st.fixed_dictionaries({}, optional=field_values).map(lambda d: json.dumps(d).encode()),
         st.tuples(st.integers(1, 100_000), st.sampled_from(["list", "object"])).map(lambda t: _deep(*t)),
         st.sampled_from(fields).flatmap(_deep_in_field),
         st.binary(max_size=200),
-        st.sampled_from([b"", b"NaN", b"Infinity", b'{"turns": NaN}', b'{"size": 1e999999}',
-                         b'{"turns": [{"speaker": "customer", "text": "\\ud800"}]}',
-                         b"\xff\xfe{\x00}\x00", b'{"a": 1, "a": 2}', b'{"turns": [' + b"1," * 300_000 + b"1]}"]),
+        st.sampled_from(
+            [
+                b"",
+                b"NaN",
+                b"Infinity",
+                b'{"turns": NaN}',
+                b'{"size": 1e999999}',
+                b'{"turns": [{"speaker": "customer", "text": "\\ud800"}]}',
+                b"\xff\xfe{\x00}\x00",
+                b'{"a": 1, "a": 2}',
+                b'{"turns": [' + b"1," * 300_000 + b"1]}",
+            ]
+        ),
     )
 
 
@@ -99,8 +168,13 @@ FRESH_ORDER, FRESH_CONVERSATION = "__FRESH_ORDER__", "__FRESH_CONVERSATION__"
 def _log_valid() -> dict:
     """A body the API accepts; the placeholders become a new order and conversation per example
     (a goodwill voucher is once per order)."""
-    return {"conversation_id": FRESH_CONVERSATION, "situation": "damaged_item", "order_id": FRESH_ORDER,
-            "remedy": "goodwill_voucher", "transcript": SMASHED}
+    return {
+        "conversation_id": FRESH_CONVERSATION,
+        "situation": "damaged_item",
+        "order_id": FRESH_ORDER,
+        "remedy": "goodwill_voucher",
+        "transcript": SMASHED,
+    }
 
 
 def _fill(world, raw: bytes) -> bytes:
@@ -203,8 +277,7 @@ def test_suggest_survives_any_body(world, bearer, alice_session, raw, via_sessio
 
 @FUZZ
 @given(raw=_body(LOG_FIELDS, _log_valid()), via_session=st.booleans())
-def test_log_survives_any_body_and_loses_nothing_it_confirmed(world, bearer, alice_session, recorded, raw,
-                                                              via_session):
+def test_log_survives_any_body_and_loses_nothing_it_confirmed(world, bearer, alice_session, recorded, raw, via_session):
     raw = _fill(world, raw)
     r = call_api(world, bearer, alice_session, "/api/copilot/log", raw, via_session)
     data = assert_sane_api(r, raw)
@@ -218,19 +291,38 @@ def test_log_survives_any_body_and_loses_nothing_it_confirmed(world, bearer, ali
 
 def test_the_valid_log_body_really_is_recorded(world, bearer, recorded):
     """The fuzzer's base body is accepted, so the mutations above start from a real success."""
-    r = world.client().post_json("/api/copilot/log", json.loads(_fill(world, json.dumps(_log_valid()).encode())),
-                                 csrf=False, token=bearer)
+    r = world.client().post_json(
+        "/api/copilot/log", json.loads(_fill(world, json.dumps(_log_valid()).encode())), csrf=False, token=bearer
+    )
     assert r.status == 201, r.text
     recorded.append(r.json()["public_id"])
 
 
 # -- pages: the decision form -----------------------------------------------------------------------
-FORM_TEXT = st.one_of(st.text(max_size=40), st.sampled_from(["approve", "reject", "cosign", "escalate", "APPROVE",
-                                                            " approve ", "", "0", "-1", "99999999999999999999",
-                                                            "1e9", "\x00", "\ud800"]),
-                      _huge_text())
-FORM_FIELDS = st.fixed_dictionaries({}, optional={"decision": FORM_TEXT, "note": FORM_TEXT, "version": FORM_TEXT,
-                                                  "extra": FORM_TEXT})
+FORM_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "approve",
+            "reject",
+            "cosign",
+            "escalate",
+            "APPROVE",
+            " approve ",
+            "",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "1e9",
+            "\x00",
+            "\ud800",
+        ]
+    ),
+    _huge_text(),
+)
+FORM_FIELDS = st.fixed_dictionaries(
+    {}, optional={"decision": FORM_TEXT, "note": FORM_TEXT, "version": FORM_TEXT, "extra": FORM_TEXT}
+)
 
 
 def _form_bytes(fields: dict) -> bytes:
@@ -238,10 +330,17 @@ def _form_bytes(fields: dict) -> bytes:
 
 
 @FUZZ
-@given(fields=FORM_FIELDS, target=st.one_of(st.just("fresh"), st.text(max_size=30), st.sampled_from(
-           ["P-AAAAAA", "p-aaaaaa", "AAAAAA", "P-", "%00", "..%2F..%2Fqueue", "P-" + "A" * 5000])),
-       who=st.sampled_from(["alice", "sam"]), csrf=st.sampled_from(["good", "none", "wrong"]),
-       raw=st.one_of(st.none(), st.binary(max_size=200)))
+@given(
+    fields=FORM_FIELDS,
+    target=st.one_of(
+        st.just("fresh"),
+        st.text(max_size=30),
+        st.sampled_from(["P-AAAAAA", "p-aaaaaa", "AAAAAA", "P-", "%00", "..%2F..%2Fqueue", "P-" + "A" * 5000]),
+    ),
+    who=st.sampled_from(["alice", "sam"]),
+    csrf=st.sampled_from(["good", "none", "wrong"]),
+    raw=st.one_of(st.none(), st.binary(max_size=200)),
+)
 def test_decision_form_survives_any_fields(world, alice_session, sam_session, fields, target, who, csrf, raw):
     client = alice_session if who == "alice" else sam_session
     proposal = world.handoff("agent") if target == "fresh" else None
@@ -252,8 +351,9 @@ def test_decision_form_survives_any_fields(world, alice_session, sam_session, fi
     elif csrf == "wrong":
         body["csrf_token"] = "not-the-token"
     payload = raw if raw is not None else _form_bytes(body)
-    r = post_api(world, client, f"/proposals/{path_id}/decide", payload,
-                 {"Content-Type": "application/x-www-form-urlencoded"})
+    r = post_api(
+        world, client, f"/proposals/{path_id}/decide", payload, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert_sane_page(r, (path_id, payload[:200]))
     if proposal is not None:
         after = world.ledger.get(proposal.public_id)
@@ -274,15 +374,34 @@ def login_world(tmp_path_factory):
     w.engine.dispose()
 
 
-LOGIN_TEXT = st.one_of(st.text(max_size=40), st.sampled_from(["alice", "ALICE", " alice ", "alice\x00", "ada",
-                                                             "", "' OR 1=1 --", "\ud800", "https://evil.example",
-                                                             "//evil.example", "/queue", "/\\evil.example"]),
-                       _huge_text())
+LOGIN_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "alice",
+            "ALICE",
+            " alice ",
+            "alice\x00",
+            "ada",
+            "",
+            "' OR 1=1 --",
+            "\ud800",
+            "https://evil.example",
+            "//evil.example",
+            "/queue",
+            "/\\evil.example",
+        ]
+    ),
+    _huge_text(),
+)
 
 
 @FUZZ
-@given(fields=st.fixed_dictionaries({}, optional={"name": LOGIN_TEXT, "password": LOGIN_TEXT, "next": LOGIN_TEXT}),
-       csrf=st.sampled_from(["good", "none", "wrong", "no-cookie"]), raw=st.one_of(st.none(), st.binary(max_size=200)))
+@given(
+    fields=st.fixed_dictionaries({}, optional={"name": LOGIN_TEXT, "password": LOGIN_TEXT, "next": LOGIN_TEXT}),
+    csrf=st.sampled_from(["good", "none", "wrong", "no-cookie"]),
+    raw=st.one_of(st.none(), st.binary(max_size=200)),
+)
 def test_login_form_survives_any_fields(login_world, fields, csrf, raw):
     client = login_world.client()
     page = client.get("/login")
@@ -299,8 +418,10 @@ def test_login_form_survives_any_fields(login_world, fields, csrf, raw):
     r = post_api(login_world, client, "/login", payload, {"Content-Type": "application/x-www-form-urlencoded"})
     assert_sane_page(r, payload[:200])
     if r.status == 303:
-        assert fields.get("password") == login_world.passwords.get((fields.get("name") or "").strip().lower()) \
-            or fields.get("password") in login_world.passwords.values(), fields
+        assert (
+            fields.get("password") == login_world.passwords.get((fields.get("name") or "").strip().lower())
+            or fields.get("password") in login_world.passwords.values()
+        ), fields
 
 
 # -- nothing confirmed is lost ----------------------------------------------------------------------

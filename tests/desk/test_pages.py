@@ -22,8 +22,11 @@ def text_of(response) -> str:
 def where(client, public_id) -> set:
     """The queue sections of `client` listing `public_id`."""
     page = client.get("/queue").text
-    return {name for name in ("needs-you", "approved", "waiting")
-            if f'id="{name}"' in page and public_id in section(page, name)}
+    return {
+        name
+        for name in ("needs-you", "approved", "waiting")
+        if f'id="{name}"' in page and public_id in section(page, name)
+    }
 
 
 # -- authentication ---------------------------------------------------------------------------------
@@ -93,14 +96,14 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(world):
     client = world.client()
     page = client.get("/login?next=/copilot")
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post_form("/login", {"name": "bob", "password": world.passwords["bob"], "next": "/copilot"},
-                         csrf=token)
+    r = client.post_form("/login", {"name": "bob", "password": world.passwords["bob"], "next": "/copilot"}, csrf=token)
     assert r.location == "/copilot"
     client = world.client()
     page = client.get("/login")
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post_form("/login", {"name": "bob", "password": world.passwords["bob"],
-                                    "next": "//evil.example/"}, csrf=token)
+    r = client.post_form(
+        "/login", {"name": "bob", "password": world.passwords["bob"], "next": "//evil.example/"}, csrf=token
+    )
     assert r.location == "/queue"
 
 
@@ -141,9 +144,16 @@ def test_agent_approves_an_agent_tier_bot_handoff(world, alice):
 
     page = alice.get(f"/proposals/{p.public_id}")
     body = text_of(page)
-    for shown in ("customer insists on $129", "Full refund of $129", "$25 back to your original payment method",
-                  "a $10 voucher for the trouble", "damaged_item.full_refund", "Customer at fault",
-                  "arrived smashed to pieces", "Order value"):
+    for shown in (
+        "customer insists on $129",
+        "Full refund of $129",
+        "$25 back to your original payment method",
+        "a $10 voucher for the trouble",
+        "damaged_item.full_refund",
+        "Customer at fault",
+        "arrived smashed to pieces",
+        "Order value",
+    ):
         assert shown in body, shown
     assert 'value="approve"' in body
 
@@ -224,8 +234,12 @@ def test_supervisor_approval_goes_back_to_the_agent(world, alice, sam):
 
 
 def test_supervisor_queue_holds_everything_up_to_supervisor(world, sam):
-    low, peer, high, top = (world.handoff("agent"), world.handoff("peer"), world.handoff("supervisor"),
-                            world.handoff("manager"))
+    low, peer, high, top = (
+        world.handoff("agent"),
+        world.handoff("peer"),
+        world.handoff("supervisor"),
+        world.handoff("manager"),
+    )
     needs = section(sam.get("/queue").text, "needs-you")
     assert low.public_id in needs and peer.public_id in needs and high.public_id in needs
     assert top.public_id not in needs
@@ -343,12 +357,19 @@ def test_chat_relays_to_rasa(world):
     seen = []
 
     class Rasa(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server API
+        def do_POST(self):  # http.server API
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append((self.path, body))
-            answer = json.dumps([{"recipient_id": body["sender"], "text": "I'm so sorry it arrived damaged."},
-                                 {"recipient_id": body["sender"], "text": "Which would you prefer?",
-                                  "buttons": [{"title": "Store credit", "payload": "/choose"}]}]).encode()
+            answer = json.dumps(
+                [
+                    {"recipient_id": body["sender"], "text": "I'm so sorry it arrived damaged."},
+                    {
+                        "recipient_id": body["sender"],
+                        "text": "Which would you prefer?",
+                        "buttons": [{"title": "Store credit", "payload": "/choose"}],
+                    },
+                ]
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
@@ -365,8 +386,7 @@ def test_chat_relays_to_rasa(world):
     saved = desk.rasa_url
     desk.rasa_url = f"http://127.0.0.1:{rasa.server_address[1]}"
     try:
-        r = world.client().post_json("/chat/send", {"sender": "web-abc", "message": "it arrived smashed"},
-                                     csrf=False)
+        r = world.client().post_json("/chat/send", {"sender": "web-abc", "message": "it arrived smashed"}, csrf=False)
     finally:
         desk.rasa_url = saved
         rasa.shutdown()
@@ -378,7 +398,8 @@ def test_chat_relays_to_rasa(world):
     assert messages[1]["buttons"] == [{"title": "Store credit", "payload": "/choose"}]
 
 
-@pytest.mark.parametrize("body", [{"sender": "x y", "message": "hi"}, {"sender": "web-1", "message": ""},
-                                  {"sender": "web-1"}, ["hi"]])
+@pytest.mark.parametrize(
+    "body", [{"sender": "x y", "message": "hi"}, {"sender": "web-1", "message": ""}, {"sender": "web-1"}, ["hi"]]
+)
 def test_chat_refuses_bad_messages(world, body):
     assert world.client().post_json("/chat/send", body, csrf=False).status == 400

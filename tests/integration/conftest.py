@@ -29,8 +29,14 @@ class Proposals:
     def make(self, tier="agent", requested_by="bot", status="pending", situation="damaged_item", **extra):
         self.n += 1
         values = dict(
-            conversation_id=f"conv-{self.n}", turn_key="1", situation=situation, policy_version="test-v1",
-            tier_required=tier, requested_by=requested_by, status=status, channel="rest",
+            conversation_id=f"conv-{self.n}",
+            turn_key="1",
+            situation=situation,
+            policy_version="test-v1",
+            tier_required=tier,
+            requested_by=requested_by,
+            status=status,
+            channel="rest",
             facts={"order_value": "80.00", "days_since_delivery": 3},
             options_offered=[{"remedy": "replacement", "size": "80.00"}],
             option_chosen=None if status == "offered" else {"remedy": "full_refund", "size": "80.00"},

@@ -15,7 +15,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import inspect, select
 
 from makegood.accounts import (
-    ROLES, AccountError, AccountStore, csrf_ok, ledger_role, seed_demo_accounts, tier_for_role,
+    ROLES,
+    AccountError,
+    AccountStore,
+    csrf_ok,
+    ledger_role,
+    seed_demo_accounts,
+    tier_for_role,
 )
 from makegood.accounts import schema as t
 from makegood.accounts.cli import add_commands
@@ -109,23 +115,31 @@ def test_a_weak_hash_is_upgraded_at_the_next_login(engine, store):
 
 def test_a_duplicate_user_is_refused(store):
     store.add_user("alice", "agent", "correct horse")
-    with pytest.raises(AccountError, match="^user alice already exists$"):
+    with pytest.raises(AccountError, match=r"^user alice already exists$"):
         store.add_user("alice", "supervisor", "another password")
     with pytest.raises(MakegoodError, match="user alice already exists"):
         store.add_user("ALICE", "agent", "another password")
 
 
-@pytest.mark.parametrize("name, role, password, message", [
-    ("a", "agent", "long enough", "invalid user name 'a'"),
-    ("-alice", "agent", "long enough", "invalid user name"),
-    ("al ice", "agent", "long enough", "invalid user name"),
-    ("alice!", "agent", "long enough", "invalid user name"),
-    ("x" * 41, "agent", "long enough", "invalid user name"),
-    ("alice", "manager", "long enough", "unknown role 'manager'; expected one of: agent, supervisor, reviewer, admin"),
-    ("alice", "", "long enough", "unknown role"),
-    ("alice", "agent", "short", "at least 8 characters"),
-    ("alice", "agent", "x" * 2000, "at most 1024 characters"),
-])
+@pytest.mark.parametrize(
+    "name, role, password, message",
+    [
+        ("a", "agent", "long enough", "invalid user name 'a'"),
+        ("-alice", "agent", "long enough", "invalid user name"),
+        ("al ice", "agent", "long enough", "invalid user name"),
+        ("alice!", "agent", "long enough", "invalid user name"),
+        ("x" * 41, "agent", "long enough", "invalid user name"),
+        (
+            "alice",
+            "manager",
+            "long enough",
+            "unknown role 'manager'; expected one of: agent, supervisor, reviewer, admin",
+        ),
+        ("alice", "", "long enough", "unknown role"),
+        ("alice", "agent", "short", "at least 8 characters"),
+        ("alice", "agent", "x" * 2000, "at most 1024 characters"),
+    ],
+)
 def test_bad_names_roles_and_passwords_are_refused(store, name, role, password, message):
     with pytest.raises(AccountError, match=message.replace("(", r"\(")):
         store.add_user(name, role, password)
@@ -221,9 +235,13 @@ def test_purging_expired_sessions(store, clock):
 
 
 # -- demo accounts -----------------------------------------------------------------------------------
-DEMO = [("alice", "agent", "alice-demo-pass"), ("bob", "agent", "bob-demo-pass"),
-        ("sam", "supervisor", "sam-demo-pass"), ("rita", "reviewer", "rita-demo-pass"),
-        ("ada", "admin", "ada-demo-pass")]
+DEMO = [
+    ("alice", "agent", "alice-demo-pass"),
+    ("bob", "agent", "bob-demo-pass"),
+    ("sam", "supervisor", "sam-demo-pass"),
+    ("rita", "reviewer", "rita-demo-pass"),
+    ("ada", "admin", "ada-demo-pass"),
+]
 
 
 def test_seeding_demo_accounts_is_idempotent_and_keeps_changed_passwords(store):
@@ -271,25 +289,37 @@ def cli_db(backend_url, monkeypatch):
 
 
 def test_cli_users_commands(cli_db, monkeypatch, capsys):
-    code, out, _ = run(["users", "add", "carol", "--role", "agent", "--password-stdin"], monkeypatch, capsys,
-                       stdin="carol's password\n")
+    code, out, _ = run(
+        ["users", "add", "carol", "--role", "agent", "--password-stdin"],
+        monkeypatch,
+        capsys,
+        stdin="carol's password\n",
+    )
     assert code == 0 and out.strip() == "ok: added carol (agent)"
     code, _, err = run(["users", "add", "dave", "--role", "agent"], monkeypatch, capsys)
     assert code == 2 and "use --password-stdin" in err and err.count("\n") == 1
-    code, _, err = run(["users", "add", "carol", "--role", "agent", "--password-stdin"], monkeypatch, capsys,
-                       stdin="another password\n")
+    code, _, err = run(
+        ["users", "add", "carol", "--role", "agent", "--password-stdin"],
+        monkeypatch,
+        capsys,
+        stdin="another password\n",
+    )
     assert code == 2 and err.strip() == "makegood: error: user carol already exists"
-    code, _, err = run(["users", "add", "eve", "--role", "root", "--password-stdin"], monkeypatch, capsys,
-                       stdin="long enough\n")
+    code, _, err = run(
+        ["users", "add", "eve", "--role", "root", "--password-stdin"], monkeypatch, capsys, stdin="long enough\n"
+    )
     assert code == 2 and "unknown role 'root'" in err
-    code, _, err = run(["users", "add", "eve", "--role", "agent", "--password-stdin"], monkeypatch, capsys,
-                       stdin="short\n")
+    code, _, err = run(
+        ["users", "add", "eve", "--role", "agent", "--password-stdin"], monkeypatch, capsys, stdin="short\n"
+    )
     assert code == 2 and "at least 8 characters" in err
 
     code, out, _ = run(["users", "set-role", "carol", "supervisor"], monkeypatch, capsys)
     assert code == 0 and out.strip() == "ok: carol is now supervisor"
     code, out, _ = run(["users", "list", "--json"], monkeypatch, capsys)
-    assert code == 0 and [(u["name"], u["role"], u["active"]) for u in json.loads(out)] == [("carol", "supervisor", True)]
+    assert code == 0 and [(u["name"], u["role"], u["active"]) for u in json.loads(out)] == [
+        ("carol", "supervisor", True)
+    ]
 
     code, out, _ = run(["users", "token", "carol"], monkeypatch, capsys)
     token = out.strip().splitlines()[-1]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from makegood.services import decisions
-from makegood.services.bootstrap import Services
 from makegood.customers import SqlCustomerStore, seed_demo
 from makegood.ledger import Ledger, ProposalIn
 from makegood.policy import load_catalog
+from makegood.services import decisions
+from makegood.services.bootstrap import Services
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,10 +28,20 @@ def services(tmp_path):
 
 
 def pending(services, situation, remedy, size, tier="peer"):
-    return services.ledger.log_proposal(ProposalIn(
-        conversation_id=f"c-{situation}", turn_key="handoff:2", situation=situation, policy_version="t",
-        tier_required=tier, status="pending", requested_by="bot", customer_id="C-1001", order_id="MG-10422",
-        option_chosen={"remedy": remedy, "size": size}))
+    return services.ledger.log_proposal(
+        ProposalIn(
+            conversation_id=f"c-{situation}",
+            turn_key="handoff:2",
+            situation=situation,
+            policy_version="t",
+            tier_required=tier,
+            status="pending",
+            requested_by="bot",
+            customer_id="C-1001",
+            order_id="MG-10422",
+            option_chosen={"remedy": remedy, "size": size},
+        )
+    )
 
 
 def recent(services) -> int:

@@ -8,7 +8,11 @@ from decimal import Decimal
 import pytest
 
 from makegood.customers import (
-    CustomerStore, InMemoryCustomerStore, SqlCustomerStore, demo_data, seed_demo,
+    CustomerStore,
+    InMemoryCustomerStore,
+    SqlCustomerStore,
+    demo_data,
+    seed_demo,
 )
 from makegood.db import make_engine, migrate
 from makegood.errors import CaseError
@@ -50,9 +54,15 @@ def test_both_stores_are_customer_stores(store):
 
 def test_late_and_not_delivered(any_store):
     f = facts(any_store, "MG-10421")
-    assert f == {"membership": "gold", "tenure_days": 1500, "recent_exceptions": 0,
-                 "order_value": Decimal("89.99"), "days_since_purchase": 12, "days_late": 5,
-                 "is_subscription": False}
+    assert f == {
+        "membership": "gold",
+        "tenure_days": 1500,
+        "recent_exceptions": 0,
+        "order_value": Decimal("89.99"),
+        "days_since_purchase": 12,
+        "days_late": 5,
+        "is_subscription": False,
+    }
     assert "days_since_delivery" not in f and "monthly_fee" not in f
 
 
@@ -77,9 +87,17 @@ def test_subscriptions_carry_their_monthly_fee(any_store):
     assert isinstance(f["order_value"], Decimal)
 
 
-@pytest.mark.parametrize("customer_id, recent", [
-    ("C-1001", 0), ("C-1002", 0), ("C-1003", 1), ("C-1004", 3), ("C-1006", 2), ("C-1008", 5),
-])
+@pytest.mark.parametrize(
+    "customer_id, recent",
+    [
+        ("C-1001", 0),
+        ("C-1002", 0),
+        ("C-1003", 1),
+        ("C-1004", 3),
+        ("C-1006", 2),
+        ("C-1008", 5),
+    ],
+)
 def test_recent_exceptions_count_only_the_period(any_store, customer_id, recent):
     assert facts(any_store, customer_id=customer_id)["recent_exceptions"] == recent
 
@@ -93,10 +111,15 @@ def test_the_period_includes_both_ends(any_store):
 
 
 def test_record_exception_accepts_datetimes_and_checks_ids(any_store):
-    record = any_store.record_exception("c-1007", "mg-10481", "damaged_item", "45",
-                                        datetime(2026, 11, 22, 23, 0, tzinfo=timezone.utc))
+    record = any_store.record_exception(
+        "c-1007", "mg-10481", "damaged_item", "45", datetime(2026, 11, 22, 23, 0, tzinfo=timezone.utc)
+    )
     assert (record.customer_id, record.order_id, record.amount, record.granted_on) == (
-        "C-1007", "MG-10481", Decimal("45.00"), date(2026, 11, 22))
+        "C-1007",
+        "MG-10481",
+        Decimal("45.00"),
+        date(2026, 11, 22),
+    )
     with pytest.raises(CaseError, match="no customer C-9999"):
         any_store.record_exception("C-9999", None, "damaged_item", "5", TODAY)
     with pytest.raises(CaseError, match="order MG-10421 does not belong to customer C-1007"):
@@ -151,7 +174,7 @@ def test_seeding_on_a_later_day_moves_the_demo_along(engine):
 
 
 def test_demo_covers_every_membership_and_the_situations_it_promises():
-    customers, orders, exceptions = demo_data(TODAY)
+    customers, orders, _exceptions = demo_data(TODAY)
     assert {c.membership for c in customers} == {"standard", "silver", "gold", "platinum"}
     assert any(o.is_subscription for o in orders) and any(o.delivered_on is None for o in orders)
     assert max(o.total for o in orders) > 500 and min(o.total for o in orders) < 20

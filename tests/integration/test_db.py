@@ -6,16 +6,23 @@ import pytest
 from sqlalchemy import inspect, text
 
 from makegood.config import get_settings, project_root
-from makegood.db import (
-    current_revision, head_revision, load_schema, make_engine, migrate, session_factory, unit_of_work,
-)
+from makegood.db import current_revision, head_revision, make_engine, migrate, session_factory, unit_of_work
 from makegood.errors import StoreUnavailable
 from makegood.ledger import Ledger
+from makegood.migrations.schema import load_schema
 
 pytestmark = pytest.mark.integration
 
-TABLES = {"proposals", "decisions", "reviews", "audit_events", "customers", "orders", "exception_history",
-          "alembic_version"}
+TABLES = {
+    "proposals",
+    "decisions",
+    "reviews",
+    "audit_events",
+    "customers",
+    "orders",
+    "exception_history",
+    "alembic_version",
+}
 
 
 def test_migrate_twice_is_harmless(backend_url):
@@ -27,7 +34,7 @@ def test_migrate_twice_is_harmless(backend_url):
         migrate(engine)
         migrate(backend_url)  # from a URL too
         assert current_revision(engine) == head_revision()
-        assert TABLES <= set(inspect(engine).get_table_names())
+        assert set(inspect(engine).get_table_names()) >= TABLES
         assert ledger.get(p.public_id) == p and ledger.verify().ok
     finally:
         engine.dispose()
@@ -45,12 +52,15 @@ def test_the_models_match_the_migration(engine):
 def test_unit_of_work_commits_on_success_and_rolls_back_on_error(engine):
     factory = session_factory(engine)
     with unit_of_work(factory) as s:
-        s.execute(text("INSERT INTO customers (id, name, email, membership, joined_on) "
-                       "VALUES ('C-9', 'N', 'n@example.com', 'gold', '2020-01-01')"))
-    with pytest.raises(RuntimeError):
-        with unit_of_work(factory) as s:
-            s.execute(text("DELETE FROM customers"))
-            raise RuntimeError("boom")
+        s.execute(
+            text(
+                "INSERT INTO customers (id, name, email, membership, joined_on) "
+                "VALUES ('C-9', 'N', 'n@example.com', 'gold', '2020-01-01')"
+            )
+        )
+    with pytest.raises(RuntimeError), unit_of_work(factory) as s:
+        s.execute(text("DELETE FROM customers"))
+        raise RuntimeError("boom")
     with unit_of_work(session_factory(engine, read_only=True)) as s:
         assert s.execute(text("SELECT count(*) FROM customers")).scalar() == 1
 
@@ -80,13 +90,13 @@ def test_a_closed_port_is_store_unavailable_without_the_password():
 
 
 def test_an_unopenable_sqlite_file_is_store_unavailable(tmp_path):
-    with pytest.raises(StoreUnavailable, match="cannot reach the database at sqlite:///.*no/such/dir"):
+    with pytest.raises(StoreUnavailable, match=r"cannot reach the database at sqlite:///.*no/such/dir"):
         migrate(f"sqlite:///{tmp_path}/no/such/dir/x.db")
 
 
 @pytest.mark.parametrize("url", ["not a url", "oracle2000://u:pw@h/db"])
 def test_a_malformed_url_is_explained_without_echoing_it(url):
-    with pytest.raises(StoreUnavailable, match="the database URL .* is not one Makegood can use") as caught:
+    with pytest.raises(StoreUnavailable, match=r"the database URL .* is not one Makegood can use") as caught:
         make_engine(url)
     assert "pw" not in str(caught.value)
 
@@ -119,8 +129,14 @@ def test_without_a_project_the_root_is_the_cwd(monkeypatch, tmp_path):
 def _proposal():
     from makegood.ledger import ProposalIn
 
-    return ProposalIn(conversation_id="c", turn_key="1", situation="late_delivery", policy_version="v",
-                      tier_required="agent", status="pending")
+    return ProposalIn(
+        conversation_id="c",
+        turn_key="1",
+        situation="late_delivery",
+        policy_version="v",
+        tier_required="agent",
+        status="pending",
+    )
 
 
 def test_several_threads_starting_at_once_migrate_safely(backend_url):
@@ -133,7 +149,7 @@ def test_several_threads_starting_at_once_migrate_safely(backend_url):
         barrier.wait()
         try:
             migrate(backend_url)
-        except Exception as exc:  # asserted below
+        except Exception as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(4)]
@@ -152,8 +168,9 @@ def test_several_processes_starting_at_once_migrate_safely(backend_url):
     import sys
 
     code = "import sys; from makegood.db import migrate; migrate(sys.argv[1])"
-    procs = [subprocess.Popen([sys.executable, "-c", code, backend_url], stderr=subprocess.PIPE, text=True)
-             for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, backend_url], stderr=subprocess.PIPE, text=True) for _ in range(3)
+    ]
     outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     assert outcomes == [(0, "")] * 3
     engine = make_engine(backend_url)

@@ -29,17 +29,29 @@ def services(engine):
 
 
 def offered(services, n, remedy="partial_refund", size="25.00", order_id="MG-10422", customer_id="C-1001"):
-    return services.ledger.log_proposal(ProposalIn(
-        conversation_id=f"race-{n}", turn_key="propose:1", situation="damaged_item", policy_version="t",
-        tier_required="self_service", status="offered", requested_by="bot", customer_id=customer_id,
-        order_id=order_id, facts={"order_value": "129.00"},
-        context={"menu": [{"remedy": remedy, "size": size, "rule": f"damaged_item.{remedy}"}]}))
+    return services.ledger.log_proposal(
+        ProposalIn(
+            conversation_id=f"race-{n}",
+            turn_key="propose:1",
+            situation="damaged_item",
+            policy_version="t",
+            tier_required="self_service",
+            status="offered",
+            requested_by="bot",
+            customer_id=customer_id,
+            order_id=order_id,
+            facts={"order_value": "129.00"},
+            context={"menu": [{"remedy": remedy, "size": size, "rule": f"damaged_item.{remedy}"}]},
+        )
+    )
 
 
 def pick(services, proposal, remedy="partial_refund", size="25.00"):
-    return services.ledger.update_proposal(proposal.public_id, status="accepted",
-                                           option_chosen={"remedy": remedy, "size": size,
-                                                          "rule": f"damaged_item.{remedy}"})
+    return services.ledger.update_proposal(
+        proposal.public_id,
+        status="accepted",
+        option_chosen={"remedy": remedy, "size": size, "rule": f"damaged_item.{remedy}"},
+    )
 
 
 def grants(services, order_id="MG-10422"):
@@ -67,11 +79,21 @@ def test_an_order_never_gets_back_more_than_it_cost(services):
 
 def test_a_human_approval_over_a_limit_is_refused_naming_it(services):
     pick(services, offered(services, 1, "full_refund", "129.00"), "full_refund", "129.00")
-    request = services.ledger.log_proposal(ProposalIn(
-        conversation_id="agent-1", turn_key="copilot:1", situation="damaged_item", policy_version="t",
-        tier_required="supervisor", status="pending", requested_by="alice", customer_id="C-1001",
-        order_id="MG-10422", facts={"order_value": "129.00"},
-        option_chosen={"remedy": "partial_refund", "size": "50.00", "rule": "damaged_item.partial_refund"}))
+    request = services.ledger.log_proposal(
+        ProposalIn(
+            conversation_id="agent-1",
+            turn_key="copilot:1",
+            situation="damaged_item",
+            policy_version="t",
+            tier_required="supervisor",
+            status="pending",
+            requested_by="alice",
+            customer_id="C-1001",
+            order_id="MG-10422",
+            facts={"order_value": "129.00"},
+            option_chosen={"remedy": "partial_refund", "size": "50.00", "rule": "damaged_item.partial_refund"},
+        )
+    )
     with pytest.raises(LimitReached, match="already had back everything"):
         services.ledger.decide(request.public_id, actor="sam", role="supervisor", decision="approve")
     assert services.ledger.get(request.public_id).status == "pending"

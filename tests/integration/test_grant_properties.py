@@ -70,11 +70,22 @@ def test_no_sequence_of_grants_exceeds_a_limit(ledger, moves):
         else:
             continue
         try:
-            ledger.log_proposal(ProposalIn(
-                conversation_id=f"c-{run}-{n}", turn_key="t", situation=situation, policy_version=CATALOG.version,
-                tier_required=tier.value, status="accepted", requested_by="bot" if kind != "approve" else "sam",
-                channel="rest", customer_id=ctx.customer_id, order_id=order_id, facts=ctx.case.as_json(),
-                option_chosen=chosen))
+            ledger.log_proposal(
+                ProposalIn(
+                    conversation_id=f"c-{run}-{n}",
+                    turn_key="t",
+                    situation=situation,
+                    policy_version=CATALOG.version,
+                    tier_required=tier.value,
+                    status="accepted",
+                    requested_by="bot" if kind != "approve" else "sam",
+                    channel="rest",
+                    customer_id=ctx.customer_id,
+                    order_id=order_id,
+                    facts=ctx.case.as_json(),
+                    option_chosen=chosen,
+                )
+            )
         except (LimitReached, CaseError):
             pass
     mine = [ledger.find(f"c-{run}-{n}", "t") for n in range(len(moves))]
@@ -103,8 +114,9 @@ def _assert_within_limits(customers, proposals):
     for i, g in enumerate(sorted(counted, key=lambda g: proposals[g.proposal_id].created_at)):
         tier = Tier(proposals[g.proposal_id].tier_required)
         limit = CATALOG.tier_max_recent_exceptions.get(tier)
-        rule = next((r for r in CATALOG.situation(proposals[g.proposal_id].situation).remedies
-                     if r.remedy == g.remedy), None)
+        rule = next(
+            (r for r in CATALOG.situation(proposals[g.proposal_id].situation).remedies if r.remedy == g.remedy), None
+        )
         cap = rule.caps.get(tier) if rule else None
         if cap is not None and cap.max_recent_exceptions is not None:
             limit = cap.max_recent_exceptions

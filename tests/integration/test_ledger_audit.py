@@ -51,8 +51,12 @@ def test_head_hash_moves_with_every_write(ledger, proposals):
 
 def test_an_edited_proposal_row_is_caught(ledger, busy):
     pid = busy["peer"].public_id
-    _sql(ledger, "UPDATE proposals SET facts = :facts WHERE public_id = :pid",
-         facts='{"order_value": "8000.00"}', pid=pid)
+    _sql(
+        ledger,
+        "UPDATE proposals SET facts = :facts WHERE public_id = :pid",
+        facts='{"order_value": "8000.00"}',
+        pid=pid,
+    )
     report = ledger.verify()
     assert not report.ok
     assert len(report.problems) == 1
@@ -72,14 +76,19 @@ def test_a_deleted_decision_row_is_caught(ledger, busy):
     _sql(ledger, "DELETE FROM decisions WHERE id = :id", id=victim)
     report = ledger.verify()
     assert not report.ok
-    assert report.problems == [f"decision {victim} on {peer.public_id} is missing: it was deleted after audit "
-                               f"event {_event_of(ledger, 'decisions', victim)}"]
+    assert report.problems == [
+        f"decision {victim} on {peer.public_id} is missing: it was deleted after audit "
+        f"event {_event_of(ledger, 'decisions', victim)}"
+    ]
 
 
 def test_a_deleted_proposal_row_is_caught(ledger, busy):
     esc = busy["escalated"]
-    _sql(ledger, "DELETE FROM decisions WHERE proposal_id = (SELECT id FROM proposals WHERE public_id = :pid)",
-         pid=esc.public_id)
+    _sql(
+        ledger,
+        "DELETE FROM decisions WHERE proposal_id = (SELECT id FROM proposals WHERE public_id = :pid)",
+        pid=esc.public_id,
+    )
     _sql(ledger, "DELETE FROM proposals WHERE public_id = :pid", pid=esc.public_id)
     problems = ledger.verify().problems
     assert any(p.startswith(f"proposal {esc.public_id}") and "is missing" in p for p in problems)
@@ -101,8 +110,7 @@ def test_an_edited_audit_payload_is_caught(ledger, busy):
     [(payload,)] = _sql(ledger, "SELECT payload FROM audit_events WHERE id = 2")
     _sql(ledger, "UPDATE audit_events SET payload = :p WHERE id = 2", p=payload.replace('"ann"', '"eve"'))
     problems = ledger.verify().problems
-    assert any(p.startswith("audit event 2 (decision on ") and "hash does not match its content" in p
-               for p in problems)
+    assert any(p.startswith("audit event 2 (decision on ") and "hash does not match its content" in p for p in problems)
 
 
 def test_a_rehashed_event_still_breaks_the_link_to_the_next(ledger, busy):
@@ -110,18 +118,25 @@ def test_a_rehashed_event_still_breaks_the_link_to_the_next(ledger, busy):
 
     [row] = _sql(ledger, "SELECT prev_hash, kind, payload, row_digest FROM audit_events WHERE id = 2")
     payload = row.payload.replace('"ann"', '"eve"')
-    _sql(ledger, "UPDATE audit_events SET payload = :p, hash = :h WHERE id = 2",
-         p=payload, h=chain_hash(row.prev_hash, row.kind, payload, row.row_digest))
+    _sql(
+        ledger,
+        "UPDATE audit_events SET payload = :p, hash = :h WHERE id = 2",
+        p=payload,
+        h=chain_hash(row.prev_hash, row.kind, payload, row.row_digest),
+    )
     problems = ledger.verify().problems
-    assert any(p.startswith("audit event 3 ") and "prev_hash does not match the hash of event 2" in p
-               for p in problems)
+    assert any(p.startswith("audit event 3 ") and "prev_hash does not match the hash of event 2" in p for p in problems)
 
 
 def test_a_row_written_around_the_ledger_is_caught(ledger, busy):
     peer = busy["peer"]
-    _sql(ledger, "INSERT INTO decisions (proposal_id, actor, role, decision, tier, note, created_at) "
-                 "SELECT id, 'mallory', 'manager', 'approve', 'peer', '', created_at FROM proposals "
-                 "WHERE public_id = :pid", pid=peer.public_id)
+    _sql(
+        ledger,
+        "INSERT INTO decisions (proposal_id, actor, role, decision, tier, note, created_at) "
+        "SELECT id, 'mallory', 'manager', 'approve', 'peer', '', created_at FROM proposals "
+        "WHERE public_id = :pid",
+        pid=peer.public_id,
+    )
     [problem] = ledger.verify().problems
     assert f"on {peer.public_id} has no audit event" in problem
 
@@ -130,5 +145,6 @@ def _event_of(ledger, table, row_id):
     import json
 
     rows = _sql(ledger, "SELECT id, payload FROM audit_events ORDER BY id")
-    return [r.id for r in rows if json.loads(r.payload)["table"] == table
-            and json.loads(r.payload)["row"]["id"] == row_id][-1]
+    return [
+        r.id for r in rows if json.loads(r.payload)["table"] == table and json.loads(r.payload)["row"]["id"] == row_id
+    ][-1]

@@ -22,7 +22,7 @@ def _race(*calls):
         barrier.wait()
         try:
             value = call()
-        except Exception as exc:  # collected and asserted on below
+        except Exception as exc:  # noqa: BLE001 - collected and asserted on below
             with lock:
                 errors.append(exc)
         else:
@@ -68,9 +68,9 @@ def test_two_agents_cosigning_at_once_cannot_both_be_the_first(ledger, proposals
 
 def test_racing_without_a_seen_version_still_lets_exactly_one_win(ledger, proposals):
     p = proposals.make(tier="agent")
-    results, errors = _race(*[
-        (lambda who=who: ledger.decide(p.public_id, who, "agent", "approve")) for who in ("sam", "ann", "joe")
-    ])
+    results, errors = _race(
+        *[(lambda who=who: ledger.decide(p.public_id, who, "agent", "approve")) for who in ("sam", "ann", "joe")]
+    )
     assert len(results) == 1 and len(errors) == 2
     # Lost the race after reading (DecisionConflict) or read the decided proposal ("already approved").
     assert all(isinstance(e, LedgerError) for e in errors)
@@ -79,14 +79,20 @@ def test_racing_without_a_seen_version_still_lets_exactly_one_win(ledger, propos
 
 def test_concurrent_writers_never_fork_the_audit_chain(ledger):
     def log(i):
-        return lambda: ledger.log_proposal(ProposalIn(
-            conversation_id=f"c{i}", turn_key="1", situation="late_delivery", policy_version="v",
-            tier_required="agent", status="pending"))
+        return lambda: ledger.log_proposal(
+            ProposalIn(
+                conversation_id=f"c{i}",
+                turn_key="1",
+                situation="late_delivery",
+                policy_version="v",
+                tier_required="agent",
+                status="pending",
+            )
+        )
 
     results, errors = _race(*[log(i) for i in range(8)])
     assert errors == [] and len(results) == 8
-    more, errors = _race(*[(lambda p=p: ledger.decide(p.public_id, "kim", "supervisor", "approve"))
-                           for p in results])
+    more, errors = _race(*[(lambda p=p: ledger.decide(p.public_id, "kim", "supervisor", "approve")) for p in results])
     assert errors == [] and len(more) == 8
     report = ledger.verify()
     assert report.ok, report.problems

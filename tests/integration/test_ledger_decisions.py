@@ -40,7 +40,7 @@ def test_offered_and_accepted_proposals_need_no_decision(ledger, proposals):
 
 def test_nobody_approves_their_own_request(ledger, proposals):
     p = proposals.make(tier="agent", requested_by="sam")
-    with pytest.raises(LedgerError, match="Sam requested .* and cannot approve or co-sign it too"):
+    with pytest.raises(LedgerError, match=r"Sam requested .* and cannot approve or co-sign it too"):
         ledger.decide(p.public_id, "Sam", "agent", "approve")
 
 
@@ -49,7 +49,7 @@ def test_peer_requested_by_the_bot_needs_two_different_agents(ledger, proposals)
     p = proposals.make(tier="peer")
     first = ledger.decide(p.public_id, "ann", "agent", "cosign")
     assert first.status == "pending"
-    with pytest.raises(LedgerError, match="ann has already co-signed .*two different agents"):
+    with pytest.raises(LedgerError, match=r"ann has already co-signed .*two different agents"):
         ledger.decide(p.public_id, "ann", "agent", "approve")
     with pytest.raises(LedgerError, match="ANN has already co-signed"):
         ledger.decide(p.public_id, "ANN", "agent", "cosign")  # names compare without case
@@ -60,7 +60,7 @@ def test_peer_requested_by_the_bot_needs_two_different_agents(ledger, proposals)
 
 def test_peer_requested_by_an_agent_needs_one_cosign_by_someone_else(ledger, proposals):
     p = proposals.make(tier="peer", requested_by="alice")
-    with pytest.raises(LedgerError, match="alice requested .* cannot approve or co-sign it too"):
+    with pytest.raises(LedgerError, match=r"alice requested .* cannot approve or co-sign it too"):
         ledger.decide(p.public_id, "alice", "agent", "cosign")
     done = ledger.decide(p.public_id, "bob", "agent", "cosign")
     assert done.status == "approved"
@@ -82,8 +82,11 @@ def test_agents_may_reject_peer_tier(ledger, proposals):
 @pytest.mark.parametrize("decision", ["approve", "cosign", "reject"])
 def test_an_agent_cannot_decide_a_supervisor_tier_proposal(ledger, proposals, decision):
     p = proposals.make(tier="supervisor")
-    with pytest.raises(LedgerError, match=r"needs a supervisor's decision: ann is an agent and cannot .* "
-                                          r"escalate it or pass it to a supervisor"):
+    with pytest.raises(
+        LedgerError,
+        match=r"needs a supervisor's decision: ann is an agent and cannot .* "
+        r"escalate it or pass it to a supervisor",
+    ):
         ledger.decide(p.public_id, "ann", "agent", decision, note="no")
     assert ledger.get(p.public_id).status == "pending"
 
@@ -105,7 +108,7 @@ def test_manager_tier_needs_a_manager(ledger, proposals):
 # -- reject, escalate -------------------------------------------------------------------------------
 def test_reject_needs_a_note(ledger, proposals):
     p = proposals.make(tier="agent")
-    with pytest.raises(LedgerError, match="rejecting .* needs a note: the reason is recorded"):
+    with pytest.raises(LedgerError, match=r"rejecting .* needs a note: the reason is recorded"):
         ledger.decide(p.public_id, "sam", "agent", "reject", note="   ")
     assert ledger.get(p.public_id).decisions == []
 
@@ -137,12 +140,15 @@ def test_cosigns_before_an_escalation_do_not_approve_above_peer(ledger, proposal
 
 
 # -- who and what -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("actor, role, decision, message", [
-    ("rita", "reviewer", "approve", "the role 'reviewer' cannot decide proposals"),
-    ("adam", "admin", "reject", "the role 'admin' cannot decide proposals"),
-    ("sam", "agent", "maybe", "unknown decision 'maybe'"),
-    ("  ", "agent", "approve", "needs the name of the person"),
-])
+@pytest.mark.parametrize(
+    "actor, role, decision, message",
+    [
+        ("rita", "reviewer", "approve", "the role 'reviewer' cannot decide proposals"),
+        ("adam", "admin", "reject", "the role 'admin' cannot decide proposals"),
+        ("sam", "agent", "maybe", "unknown decision 'maybe'"),
+        ("  ", "agent", "approve", "needs the name of the person"),
+    ],
+)
 def test_unknown_roles_decisions_and_anonymous_actors_are_refused(ledger, proposals, actor, role, decision, message):
     p = proposals.make(tier="agent")
     with pytest.raises(LedgerError, match=message):

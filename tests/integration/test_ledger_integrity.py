@@ -81,14 +81,24 @@ def test_a_rewritten_tail_is_caught_by_the_anchor(ledger, proposals, tmp_path):
     anchor_now(ledger, log)
     # Rewrite the last event consistently (new payload, recomputed hash): the chain still checks out.
     with ledger.engine.begin() as c:
-        ev = c.execute(text("SELECT id, kind, payload, row_digest, prev_hash FROM audit_events "
-                            "ORDER BY id DESC LIMIT 1")).mappings().one()
+        ev = (
+            c.execute(
+                text("SELECT id, kind, payload, row_digest, prev_hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            )
+            .mappings()
+            .one()
+        )
         payload = json.loads(ev["payload"])
         payload["change"] = {"note": "rewritten"}
         new_payload = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        c.execute(text("UPDATE audit_events SET payload = :p, hash = :h WHERE id = :id"),
-                  {"p": new_payload, "h": chain_hash(ev["prev_hash"], ev["kind"], new_payload, ev["row_digest"]),
-                   "id": ev["id"]})
+        c.execute(
+            text("UPDATE audit_events SET payload = :p, hash = :h WHERE id = :id"),
+            {
+                "p": new_payload,
+                "h": chain_hash(ev["prev_hash"], ev["kind"], new_payload, ev["row_digest"]),
+                "id": ev["id"],
+            },
+        )
     assert ledger.verify().ok
     report = ledger.verify(read_anchors(log)[0])
     [problem] = report.problems
@@ -112,7 +122,7 @@ def test_a_deleted_whole_chain_is_caught_by_the_anchor(ledger, proposals, tmp_pa
     log = tmp_path / "anchors.log"
     anchor_now(ledger, log)
     for table in ("audit_events", "reviews", "decisions", "proposals"):
-        _sql(ledger, f"DELETE FROM {table}")
+        _sql(ledger, f"DELETE FROM {table}")  # noqa: S608 - table names from the literal tuple above
     assert ledger.verify().ok
     [problem] = ledger.verify(read_anchors(log)[0]).problems
     assert "every event was deleted" in problem
@@ -169,7 +179,7 @@ def test_a_damaged_database_file_is_reported(tmp_path, monkeypatch, capsys):
         Path(str(path) + suffix).unlink(missing_ok=True)
     data = bytearray(path.read_bytes())
     for offset in range(4096, len(data), 4096):  # scribble over every page but the header
-        data[offset:offset + 200] = os.urandom(200)
+        data[offset : offset + 200] = os.urandom(200)
     path.write_bytes(bytes(data))
     monkeypatch.setenv("MAKEGOOD_DATABASE_URL", url)
     code, out, err = run(["ledger", "verify"], capsys)
@@ -242,12 +252,15 @@ def test_anchor_and_verify_commands(backend_url, monkeypatch, capsys, tmp_path):
         engine.dispose()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["ledger", "verify", "--anchor", "/nonexistent/anchors.log"], "no such anchor log"),
-    (["ledger", "verify", "--anchor", "/dev"], "not a regular file"),
-    (["ledger", "anchor"], "needs --out FILE"),
-    (["ledger", "anchor", "--out", "/nonexistent/dir/anchors.log"], "cannot write the anchor log"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["ledger", "verify", "--anchor", "/nonexistent/anchors.log"], "no such anchor log"),
+        (["ledger", "verify", "--anchor", "/dev"], "not a regular file"),
+        (["ledger", "anchor"], "needs --out FILE"),
+        (["ledger", "anchor", "--out", "/nonexistent/dir/anchors.log"], "cannot write the anchor log"),
+    ],
+)
 def test_usage_errors_are_exit_2(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.setenv("MAKEGOOD_DATABASE_URL", f"sqlite:///{tmp_path / 'u.db'}")
     monkeypatch.delenv("MAKEGOOD_ANCHOR_FILE", raising=False)
@@ -290,8 +303,9 @@ def test_a_sqlite_file_changed_under_the_process_fails_loudly(tmp_path, how):
                     ledger.count()
                 else:
                     factory.make()
-            assert str(path) in str(err.value) and ("moved or deleted" in str(err.value)
-                                                    or "replaced" in str(err.value))
+            assert str(path) in str(err.value) and (
+                "moved or deleted" in str(err.value) or "replaced" in str(err.value)
+            )
         if how != "replaced":
             assert not path.exists()  # no new empty database was created in its place
     finally:

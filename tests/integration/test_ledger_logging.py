@@ -17,13 +17,22 @@ pytestmark = pytest.mark.integration
 
 
 def _in(**overrides) -> ProposalIn:
-    values = dict(conversation_id="conv-1", turn_key="turn-3", situation="damaged_item", policy_version="abc123",
-                  tier_required=Tier.PEER, status="pending", channel="socketio",
-                  facts={"order_value": Decimal("80.00"), "days_since_delivery": 3, "membership": "gold"},
-                  options_offered=[{"remedy": "replacement", "size": Decimal("80")}],
-                  option_chosen={"remedy": "full_refund", "size": Decimal("80.00")},
-                  customer_ask={"amount": Decimal("80.00")}, context={"declined": ["store_credit"]},
-                  customer_id="C-1001", order_id="MG-10422")
+    values = dict(
+        conversation_id="conv-1",
+        turn_key="turn-3",
+        situation="damaged_item",
+        policy_version="abc123",
+        tier_required=Tier.PEER,
+        status="pending",
+        channel="socketio",
+        facts={"order_value": Decimal("80.00"), "days_since_delivery": 3, "membership": "gold"},
+        options_offered=[{"remedy": "replacement", "size": Decimal("80")}],
+        option_chosen={"remedy": "full_refund", "size": Decimal("80.00")},
+        customer_ask={"amount": Decimal("80.00")},
+        context={"declined": ["store_credit"]},
+        customer_id="C-1001",
+        order_id="MG-10422",
+    )
     values.update(overrides)
     return ProposalIn(**values)
 
@@ -83,17 +92,20 @@ def test_engine_options_as_dataclasses_are_stored_as_dicts(ledger):
     assert p.options_offered == [{"remedy": "store_credit", "size": "32.00", "required_tier": "agent"}]
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"situation": "  "}, "needs a situation"),
-    ({"tier_required": "boss"}, "unknown authority tier 'boss'"),
-    ({"status": "approved"}, "approved and rejected come from decisions"),
-    ({"status": "accepted", "option_chosen": None}, "needs the option the customer chose"),
-    ({"facts": {"when": object()}}, "facts.when holds a object"),
-    ({"facts": {"hours": float("nan")}}, "facts.hours holds nan"),
-    ({"facts": {1: "x"}}, "only text keys"),
-    ({"conversation_id": ""}, "needs a conversation id"),
-    ({"turn_key": None}, "needs a turn key"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"situation": "  "}, "needs a situation"),
+        ({"tier_required": "boss"}, "unknown authority tier 'boss'"),
+        ({"status": "approved"}, "approved and rejected come from decisions"),
+        ({"status": "accepted", "option_chosen": None}, "needs the option the customer chose"),
+        ({"facts": {"when": object()}}, "facts.when holds a object"),
+        ({"facts": {"hours": float("nan")}}, "facts.hours holds nan"),
+        ({"facts": {1: "x"}}, "only text keys"),
+        ({"conversation_id": ""}, "needs a conversation id"),
+        ({"turn_key": None}, "needs a turn key"),
+    ],
+)
 def test_invalid_proposals_are_refused_with_a_reason(ledger, overrides, message):
     with pytest.raises(LedgerError, match=re.escape(message)):
         ledger.log_proposal(_in(**overrides))
@@ -125,10 +137,14 @@ def test_list_filters_and_orders_newest_first(ledger, proposals):
 
 def test_update_the_offer_the_customer_accepts(ledger, proposals):
     p = proposals.make(status="offered", tier="self_service")
-    accepted = ledger.update_proposal(p.public_id, option_chosen={"remedy": "store_credit", "size": Decimal("32")},
-                                      status="accepted")
+    accepted = ledger.update_proposal(
+        p.public_id, option_chosen={"remedy": "store_credit", "size": Decimal("32")}, status="accepted"
+    )
     assert (accepted.status, accepted.option_chosen, accepted.version) == (
-        "accepted", {"remedy": "store_credit", "size": "32"}, 2)
+        "accepted",
+        {"remedy": "store_credit", "size": "32"},
+        2,
+    )
     with pytest.raises(LedgerError, match="is accepted: its status can no longer be changed"):
         ledger.update_proposal(p.public_id, status="pending")
     with pytest.raises(LedgerError, match="is accepted: its option chosen can no longer change"):
@@ -138,8 +154,13 @@ def test_update_the_offer_the_customer_accepts(ledger, proposals):
 
 def test_update_hands_off_and_patches_context(ledger, proposals):
     p = proposals.make(status="offered", tier="self_service", context={"transcript": ["hi"]})
-    pending = ledger.update_proposal(p.public_id, status="pending", tier_required="peer",
-                                     customer_ask={"amount": "60.00"}, context_patch={"handoff": "agent"})
+    pending = ledger.update_proposal(
+        p.public_id,
+        status="pending",
+        tier_required="peer",
+        customer_ask={"amount": "60.00"},
+        context_patch={"handoff": "agent"},
+    )
     assert (pending.status, pending.tier_required) == ("pending", "peer")
     assert pending.context == {"transcript": ["hi"], "handoff": "agent"}
     later = ledger.update_proposal(p.public_id, context_patch={"rules_cited": ["damaged_item.full_refund"]})

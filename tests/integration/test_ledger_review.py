@@ -48,9 +48,9 @@ def test_review_rules(ledger, proposals, peer_approved):
     pid = peer_approved[0]
     with pytest.raises(LedgerError, match="unknown verdict 'fine'"):
         ledger.record_review(pid, "rita", "fine")
-    with pytest.raises(LedgerError, match="overturning .* needs a note"):
+    with pytest.raises(LedgerError, match=r"overturning .* needs a note"):
         ledger.record_review(pid, "rita", "overturned")
-    with pytest.raises(LedgerError, match="checker took part in .* cannot review it"):
+    with pytest.raises(LedgerError, match=r"checker took part in .* cannot review it"):
         ledger.record_review(pid, "checker", "upheld")
     with pytest.raises(LedgerError, match="agent0 took part"):
         ledger.record_review(pid, "agent0", "upheld")
@@ -58,7 +58,7 @@ def test_review_rules(ledger, proposals, peer_approved):
     with pytest.raises(LedgerError, match=r"already reviewed by rita \(overturned\)"):
         ledger.record_review(pid, "ron", "upheld")
     pending = proposals.make(tier="peer")
-    with pytest.raises(LedgerError, match="only approved peer-tier proposals are reviewed; .* is pending at peer"):
+    with pytest.raises(LedgerError, match=r"only approved peer-tier proposals are reviewed; .* is pending at peer"):
         ledger.record_review(pending.public_id, "rita", "upheld")
     agent = proposals.make(tier="agent")
     ledger.decide(agent.public_id, "sam", "agent", "approve")

@@ -45,8 +45,7 @@ def env(tmp_path_factory):
 def test_documented_command_works_as_written(command, env):
     makegood = Path(sys.executable).with_name("makegood")
     argv = shlex.split(command)
-    result = subprocess.run([str(makegood), *argv[1:]], capture_output=True, text=True, env=env, cwd=ROOT,
-                            timeout=120)
+    result = subprocess.run([str(makegood), *argv[1:]], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     allowed = {0, 1} if argv[1] in ("check", "ledger") else {0}
     assert result.returncode in allowed, f"{command}\nstdout: {result.stdout}\nstderr: {result.stderr}"
     assert "Traceback" not in result.stderr

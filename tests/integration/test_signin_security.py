@@ -144,7 +144,10 @@ def test_failures_are_audited_with_who_where_and_when(store, clock, engine):
     store.sign_in("alice", "alice's password", HOME)  # successes are not failures
     newest_first = store.signin_failures()
     assert [(f.user_name, f.address, f.reason) for f in newest_first] == [
-        ("-", "203.0.113.6", "unknown"), ("nobody", "203.0.113.5", "unknown"), ("alice", HOME, "password")]
+        ("-", "203.0.113.6", "unknown"),
+        ("nobody", "203.0.113.5", "unknown"),
+        ("alice", HOME, "password"),
+    ]
     assert newest_first[-1].created_at == T0 and newest_first[1].created_at == T0 + timedelta(seconds=5)
     assert [f.user_name for f in store.signin_failures("alice")] == ["alice"]
     with engine.connect() as c:  # in the database, where every process and the operator see it
@@ -187,8 +190,12 @@ def test_the_throttle_holds_in_a_separate_os_process(tmp_path):
 
 
 def test_the_policy_is_configurable(engine, clock):
-    strict = AccountStore(engine, hasher=FAST, now=clock, throttle=ThrottlePolicy(
-        account_threshold=2, base_lock=timedelta(seconds=10), max_lock=timedelta(seconds=15)))
+    strict = AccountStore(
+        engine,
+        hasher=FAST,
+        now=clock,
+        throttle=ThrottlePolicy(account_threshold=2, base_lock=timedelta(seconds=10), max_lock=timedelta(seconds=15)),
+    )
     strict.add_user("dave", "agent", "dave's password")
     assert not fail(strict, "dave").locked
     assert fail(strict, "dave").retry_after == 10
@@ -246,18 +253,33 @@ def test_remove_deletes_the_user_sessions_and_tokens(store, engine, clock):
     with engine.connect() as c:
         for table in (t.api_tokens, t.sessions):
             assert c.execute(select(func.count()).select_from(table).where(table.c.user_name == "alice")).scalar() == 0
-        assert c.execute(select(func.count()).select_from(t.signin_failures)
-                         .where(t.signin_failures.c.user_name == "alice")).scalar() == 3  # the audit stays
+        assert (
+            c.execute(
+                select(func.count()).select_from(t.signin_failures).where(t.signin_failures.c.user_name == "alice")
+            ).scalar()
+            == 3
+        )  # the audit stays
     with pytest.raises(AccountError, match="no user"):
         store.remove_user("alice")
 
 
 def test_removing_a_user_leaves_their_decisions_in_the_ledger(store, engine):
     ledger = Ledger(engine)
-    p = ledger.log_proposal(ProposalIn(
-        conversation_id="c-rm", turn_key="1", situation="damaged_item", policy_version="v", tier_required="agent",
-        requested_by="bot", status="pending", channel="rest", facts={}, options_offered=[],
-        option_chosen={"remedy": "replacement"}))
+    p = ledger.log_proposal(
+        ProposalIn(
+            conversation_id="c-rm",
+            turn_key="1",
+            situation="damaged_item",
+            policy_version="v",
+            tier_required="agent",
+            requested_by="bot",
+            status="pending",
+            channel="rest",
+            facts={},
+            options_offered=[],
+            option_chosen={"remedy": "replacement"},
+        )
+    )
     ledger.decide(p.public_id, actor="alice", role="agent", decision="approve")
     store.remove_user("alice")
     assert [d.actor for d in ledger.get(p.public_id).decisions] == ["alice"]
@@ -319,13 +341,16 @@ def test_cli_remove_and_unlock(cli_db, capsys):
     assert code == 0 and "removed erin" in out and cli_db.get("erin") is None
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["users", "remove", "nobody"], "no user 'nobody'"),
-    (["users", "unlock", "nobody"], "no user 'nobody'"),
-    (["users", "revoke-tokens", "nobody"], "no user 'nobody'"),
-    (["users", "revoke-tokens", "erin", "--id", "not-an-id"], "12 hex digits"),
-    (["users", "signin-failures", "--limit", "-1"], "whole number from 1 to 1000"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["users", "remove", "nobody"], "no user 'nobody'"),
+        (["users", "unlock", "nobody"], "no user 'nobody'"),
+        (["users", "revoke-tokens", "nobody"], "no user 'nobody'"),
+        (["users", "revoke-tokens", "erin", "--id", "not-an-id"], "12 hex digits"),
+        (["users", "signin-failures", "--limit", "-1"], "whole number from 1 to 1000"),
+    ],
+)
 def test_cli_bad_input_is_one_line_exit_2(cli_db, capsys, argv, message):
     code, _out, err = run(argv, capsys)
     assert code == 2

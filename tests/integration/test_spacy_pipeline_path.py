@@ -48,7 +48,9 @@ def test_rasa_config_with_spacy_nlp_and_our_extractor_validates(tmp_path):
 
     path = save_pipeline(tmp_path / "nlp")
     config = {
-        "recipe": "default.v1", "language": "en", "assistant_id": "makegood-test",
+        "recipe": "default.v1",
+        "language": "en",
+        "assistant_id": "makegood-test",
         "pipeline": [
             {"name": "SpacyNLP", "model": str(path)},
             {"name": "SpacyTokenizer"},

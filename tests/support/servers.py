@@ -12,7 +12,6 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "makegood.tar.gz"
@@ -42,7 +41,7 @@ def wait_for(url: str, proc: subprocess.Popen, log: Path, name: str, timeout: fl
     raise StartError(f"the {name} did not answer {url} within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
-def peak_memory_mb(pid: int) -> Optional[float]:
+def peak_memory_mb(pid: int) -> float | None:
     """The process's peak resident memory (VmHWM), from /proc; None where there is no /proc."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -69,11 +68,18 @@ class Servers:
     urls: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "MAKEGOOD_DATABASE_URL": self.database_url, "PYTHONPATH": str(ROOT),
-                "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
-                "MAKEGOOD_POLICY_PATH": str(ROOT / "policy"),
-                "MAKEGOOD_RASA_TOKEN": self.rasa_token, "MAKEGOOD_ACTIONS_TOKEN": self.actions_token,
-                "MAKEGOOD_CORS_ORIGINS": " ".join(self.cors_origins), **self.extra_env}
+        return {
+            **os.environ,
+            "MAKEGOOD_DATABASE_URL": self.database_url,
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "MAKEGOOD_POLICY_PATH": str(ROOT / "policy"),
+            "MAKEGOOD_RASA_TOKEN": self.rasa_token,
+            "MAKEGOOD_ACTIONS_TOKEN": self.actions_token,
+            "MAKEGOOD_CORS_ORIGINS": " ".join(self.cors_origins),
+            **self.extra_env,
+        }
 
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
@@ -83,7 +89,7 @@ class Servers:
         self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
         wait_for(health, self.procs[name], log, name)
 
-    def start(self) -> "Servers":
+    def start(self) -> Servers:
         if not self.model.exists():
             raise StartError(f"no trained model at {self.model}: run `make train`")
         env = self.env()
@@ -92,20 +98,56 @@ class Servers:
         actions, rasa = free_port(), free_port()
         env["MAKEGOOD_ACTION_URL"] = f"http://127.0.0.1:{actions}/webhook"
         try:
-            self._start("actions", [sys.executable, "-m", "makegood_rasa.action_server", "--actions", "actions",
-                                    "--host", "127.0.0.1", "--port", str(actions)],
-                        f"http://127.0.0.1:{actions}/health", env)
-            self._start("rasa", [self._bin("rasa"), "run", "--model", str(self.model), "--enable-api",
-                                 "--auth-token", self.rasa_token, "--cors", *self.cors_origins,
-                                 "--endpoints", "rasa_project/endpoints.yml", "--credentials",
-                                 "rasa_project/credentials.yml", "--port", str(rasa), "--interface", "127.0.0.1"],
-                        f"http://127.0.0.1:{rasa}/", env)
+            self._start(
+                "actions",
+                [
+                    sys.executable,
+                    "-m",
+                    "makegood_rasa.action_server",
+                    "--actions",
+                    "actions",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(actions),
+                ],
+                f"http://127.0.0.1:{actions}/health",
+                env,
+            )
+            self._start(
+                "rasa",
+                [
+                    self._bin("rasa"),
+                    "run",
+                    "--model",
+                    str(self.model),
+                    "--enable-api",
+                    "--auth-token",
+                    self.rasa_token,
+                    "--cors",
+                    *self.cors_origins,
+                    "--endpoints",
+                    "rasa_project/endpoints.yml",
+                    "--credentials",
+                    "rasa_project/credentials.yml",
+                    "--port",
+                    str(rasa),
+                    "--interface",
+                    "127.0.0.1",
+                ],
+                f"http://127.0.0.1:{rasa}/",
+                env,
+            )
             self.urls.update(actions=f"http://127.0.0.1:{actions}", rasa=f"http://127.0.0.1:{rasa}")
             if self.desk:
                 desk = free_port()
                 env["MAKEGOOD_RASA_URL"] = self.urls["rasa"]
-                self._start("desk", [sys.executable, "-m", "makegood.desk", "--host", "127.0.0.1", "--port", str(desk)],
-                            f"http://127.0.0.1:{desk}/health", env)
+                self._start(
+                    "desk",
+                    [sys.executable, "-m", "makegood.desk", "--host", "127.0.0.1", "--port", str(desk)],
+                    f"http://127.0.0.1:{desk}/health",
+                    env,
+                )
                 self.urls["desk"] = f"http://127.0.0.1:{desk}"
         except BaseException:
             self.stop()

@@ -40,8 +40,11 @@ def post(body: bytes, turns: Turns | None = None, channel: RestChannel | None = 
     return res.status, json.loads(res.body)
 
 
-@pytest.mark.parametrize("body", [b"null", b"[]", b"1", b'"hello"', b"{not json", b"", b"\xff\xfe"],
-                         ids=["null", "list", "number", "string", "malformed", "empty", "not-utf8"])
+@pytest.mark.parametrize(
+    "body",
+    [b"null", b"[]", b"1", b'"hello"', b"{not json", b"", b"\xff\xfe"],
+    ids=["null", "list", "number", "string", "malformed", "empty", "not-utf8"],
+)
 def test_rest_bodies_that_are_not_a_json_object_get_400_with_a_message(body):
     turns = Turns()
     status, payload = post(body, turns)
@@ -104,8 +107,7 @@ def test_rest_bad_limit_setting_is_a_clear_error(monkeypatch):
 
 def test_rest_good_turn_reaches_rasa_with_its_sender_and_the_rest_channel_name():
     turns = Turns()
-    status, replies = post(json.dumps({"sender": "c-7", "message": "hello", "input_channel": "forged"}).encode(),
-                           turns)
+    status, replies = post(json.dumps({"sender": "c-7", "message": "hello", "input_channel": "forged"}).encode(), turns)
     assert status == 200 and replies == [{"recipient_id": "c-7", "text": "echo: hello"}]
     assert turns.seen[0].sender_id == "c-7" and turns.seen[0].input_channel == "rest"
 
@@ -120,6 +122,7 @@ def test_rest_a_failing_turn_still_answers_200_not_500():
 
 def test_rest_a_turn_with_no_reply_is_never_silence():
     """Found: with the actions server killed, Rasa answered 200 [] and the customer heard nothing."""
+
     async def silent(message):
         return None
 
@@ -127,9 +130,15 @@ def test_rest_a_turn_with_no_reply_is_never_silence():
     assert status == 200 and replies[0]["text"] == channels.NO_REPLY and "agent" in replies[0]["text"]
 
 
-@pytest.mark.parametrize("body", [b'{"sender": "\\ud800", "message": "hi"}', b'{"sender": "c", "message": "hi \\udfff"}',
-                                  b'{"sender":"x","message":"hi","metadata":' + b"[" * 5000 + b"]" * 5000 + b"}"],
-                         ids=["lone-surrogate-sender", "lone-surrogate-message", "deep-nesting"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"sender": "\\ud800", "message": "hi"}',
+        b'{"sender": "c", "message": "hi \\udfff"}',
+        b'{"sender":"x","message":"hi","metadata":' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+    ids=["lone-surrogate-sender", "lone-surrogate-message", "deep-nesting"],
+)
 def test_rest_bodies_no_store_can_write_get_400_not_a_dead_server(body):
     """Found: a lone surrogate in the sender made the SQL tracker store stop Rasa altogether;
     5,000 levels of nesting gave Sanic's 500 page."""
@@ -176,8 +185,7 @@ def test_a_socket_that_names_another_customers_session_gets_a_new_one():
         assert conversation != victim_conversation and session_id != victim_session
     # ... and a message naming the victim's session from another socket is refused.
     turns = Turns()
-    asyncio.run(channel.on_user_message("sid-attacker", {"message": "refund me", "session_id": victim_session},
-                                        turns))
+    asyncio.run(channel.on_user_message("sid-attacker", {"message": "refund me", "session_id": victim_session}, turns))
     assert turns.seen == []
     assert channel.sio.emitted == [("bot_uttered", {"text": channels.SESSION_REFUSED}, "sid-attacker")]
 
@@ -214,8 +222,7 @@ def test_socket_too_long_message_gets_the_polite_reply(monkeypatch):
     session_id, _ = channel.open_session("sid-1", {})
     turns = Turns()
     asyncio.run(channel.on_user_message("sid-1", {"message": "y" * 51, "session_id": session_id}, turns))
-    assert turns.seen == [] and channel.sio.emitted == [("bot_uttered", {"text": channels.too_long_reply(50)},
-                                                         "sid-1")]
+    assert turns.seen == [] and channel.sio.emitted == [("bot_uttered", {"text": channels.too_long_reply(50)}, "sid-1")]
 
 
 def test_socket_connections_from_unlisted_browser_origins_are_refused(monkeypatch):
@@ -247,9 +254,15 @@ def test_rest_a_chat_waiting_for_a_person_hears_its_case_is_with_a_colleague():
     from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationPaused, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    tracker = DialogueStateTracker.from_events("c", [
-        ActionExecuted("action_listen"), UserUttered("I want a person"),
-        BotUttered("I've passed your case to a colleague. Your reference is P-9PR6MV."), ConversationPaused()])
+    tracker = DialogueStateTracker.from_events(
+        "c",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("I want a person"),
+            BotUttered("I've passed your case to a colleague. Your reference is P-9PR6MV."),
+            ConversationPaused(),
+        ],
+    )
 
     class Store:
         async def retrieve(self, sender):

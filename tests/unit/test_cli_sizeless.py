@@ -26,8 +26,19 @@ def option_lines(out: str) -> dict[str, str]:
 
 
 def test_options_prints_a_sizeless_remedy_alone(airline_env, capsys):
-    argv = ["options", "--situation", "flight_delay", "--tier", "agent",
-            "--fact", "delay_hours=4", "--fact", "cause=weather", "--fact", "membership=Gold"]
+    argv = [
+        "options",
+        "--situation",
+        "flight_delay",
+        "--tier",
+        "agent",
+        "--fact",
+        "delay_hours=4",
+        "--fact",
+        "cause=weather",
+        "--fact",
+        "membership=Gold",
+    ]
     assert main(argv) == 0
     lines = option_lines(capsys.readouterr().out)
     for remedy in ("meal_voucher", "lounge_pass", "bonus_miles"):
@@ -38,8 +49,18 @@ def test_options_prints_a_sizeless_remedy_alone(airline_env, capsys):
 
 
 def test_options_json_gives_null_for_no_size(airline_env, capsys):
-    argv = ["options", "--situation", "flight_cancellation", "--tier", "self_service",
-            "--fact", "cause=weather", "--fact", "fare=200", "--json"]
+    argv = [
+        "options",
+        "--situation",
+        "flight_cancellation",
+        "--tier",
+        "self_service",
+        "--fact",
+        "cause=weather",
+        "--fact",
+        "fare=200",
+        "--json",
+    ]
     assert main(argv) == 0
     offers = {o["remedy"]: o for o in json.loads(capsys.readouterr().out)["offers"]}
     assert (offers["rebooking"]["kind"], offers["rebooking"]["size"]) == ("none", None)

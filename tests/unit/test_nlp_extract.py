@@ -13,13 +13,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
-from makegood.nlp import labels
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from makegood.errors import CaseError
-from makegood.nlp import Entity, extract, to_days, to_decimal
+from makegood.nlp import Entity, extract, labels, to_days, to_decimal
 
 pytestmark = pytest.mark.unit
 
@@ -41,6 +39,7 @@ def table(*rows: tuple[str, list[tuple[str, str, str]]]):
 
 
 # --- money: "amount", a Decimal string with two places ------------------------------
+
 
 @table(
     ("$45", [("amount", "45.00", "$45")]),
@@ -66,8 +65,7 @@ def test_money_is_read_as_an_amount(text, expected):
 
 @table(
     ("I can do 25 a week", [("amount", "25.00", "25"), ("frequency", "week", "a week")]),
-    ("I can do twenty five a week",
-     [("amount", "25.00", "twenty five"), ("frequency", "week", "a week")]),
+    ("I can do twenty five a week", [("amount", "25.00", "twenty five"), ("frequency", "week", "a week")]),
     ("25 per month", [("amount", "25.00", "25"), ("frequency", "month", "per month")]),
     ("50 every two weeks", [("amount", "50.00", "50"), ("frequency", "fortnight", "every two weeks")]),
     ("$45 a month", [("amount", "45.00", "$45"), ("frequency", "month", "a month")]),
@@ -93,6 +91,7 @@ def test_numbers_without_a_currency_cue_are_not_amounts(text, expected):
 
 
 # --- percent: "20", "12.5" -----------------------------------------------------------
+
 
 @table(
     ("20%", [("percent", "20", "20%")]),
@@ -120,11 +119,24 @@ def test_half_is_not_a_percent_when_it_measures_time(text, expected):
 
 # --- order ids: canonical MG-10421 ---------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "MG-10421", "mg10421", "MG 10421", "#10421", "order 10421", "order number 10421",
-    "order no. 10421", "Order No. 10421", "order #10421", "order: 10421", "order MG-10421",
-    "mg-10421",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MG-10421",
+        "mg10421",
+        "MG 10421",
+        "#10421",
+        "order 10421",
+        "order number 10421",
+        "order no. 10421",
+        "Order No. 10421",
+        "order #10421",
+        "order: 10421",
+        "order MG-10421",
+        "mg-10421",
+    ],
+)
 def test_order_ids_are_canonical(text):
     assert found(f"my {text} is late") == [("order_id", "MG-10421", text)]
 
@@ -135,6 +147,7 @@ def test_order_ids_have_exactly_five_digits_and_a_cue(text):
 
 
 # --- durations and relative dates: whole days ---------------------------------------
+
 
 @table(
     ("two weeks", [("duration_days", "14", "two weeks")]),
@@ -184,6 +197,7 @@ def test_since_monday_depends_on_today():
 
 # --- frequencies: week, month, fortnight ---------------------------------------------
 
+
 @table(
     ("per week", [("frequency", "week", "per week")]),
     ("weekly", [("frequency", "week", "weekly")]),
@@ -208,6 +222,7 @@ def test_frequencies(text, expected):
 
 # --- whole messages -------------------------------------------------------------------
 
+
 def test_a_full_message():
     text = "Order MG-10421 arrived 3 days late and broken, I paid $1,299.99 - can I get 20% back?"
     assert found(text) == [
@@ -220,7 +235,9 @@ def test_a_full_message():
 
 def test_an_order_number_is_never_swallowed_by_a_duration_or_amount():
     assert found("order 10421 a month ago") == [
-        ("order_id", "MG-10421", "order 10421"), ("duration_days", "30", "a month ago")]
+        ("order_id", "MG-10421", "order 10421"),
+        ("duration_days", "30", "a month ago"),
+    ]
 
 
 def test_entities_are_frozen_values_with_offsets():
@@ -232,13 +249,30 @@ def test_entities_are_frozen_values_with_offsets():
 
 # --- robustness -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["", "   ", "\n", "😀", "😀 $45 😀", "für 20 %", "\x00", "\ud800",
-                                  "$" * 500, "order " * 300, "-" * 1000,
-                                  # runs that make spaCy's tokenizer quadratic (~15 s untamed)
-                                  "$" * 10_000, "😀" * 10_000, "!" * 10_000])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "\n",
+        "😀",
+        "😀 $45 😀",
+        "für 20 %",
+        "\x00",
+        "\ud800",
+        "$" * 500,
+        "order " * 300,
+        "-" * 1000,
+        # runs that make spaCy's tokenizer quadratic (~15 s untamed)
+        "$" * 10_000,
+        "😀" * 10_000,
+        "!" * 10_000,
+    ],
+)
 def test_odd_input_never_raises(text):
     for e in extract(text):
-        assert text[e.start:e.end] == e.text
+        assert text[e.start : e.end] == e.text
 
 
 def test_surrogates_and_long_runs_keep_offsets_into_the_callers_text():
@@ -246,22 +280,65 @@ def test_surrogates_and_long_runs_keep_offsets_into_the_callers_text():
     assert [(e.value, e.start, e.text) for e in extract(text)] == [("45.00", 210, "$45")]
 
 
-CUES = ["$", "45", "1,299.99", "forty", "-", "five", "a", "hundred", "and", "dollars", "bucks",
-        "usd", "%", "percent", "per", "cent", "half", "order", "no", ".", "#", "10421", "MG",
-        "mg10421", "week", "weeks", "days", "ago", "since", "monday", "last", "every", "two",
-        "weekly", "😀", "\n", ",", "48hrs", "cents", "once", "other", "bi"]
+CUES = [
+    "$",
+    "45",
+    "1,299.99",
+    "forty",
+    "-",
+    "five",
+    "a",
+    "hundred",
+    "and",
+    "dollars",
+    "bucks",
+    "usd",
+    "%",
+    "percent",
+    "per",
+    "cent",
+    "half",
+    "order",
+    "no",
+    ".",
+    "#",
+    "10421",
+    "MG",
+    "mg10421",
+    "week",
+    "weeks",
+    "days",
+    "ago",
+    "since",
+    "monday",
+    "last",
+    "every",
+    "two",
+    "weekly",
+    "😀",
+    "\n",
+    ",",
+    "48hrs",
+    "cents",
+    "once",
+    "other",
+    "bi",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(st.text(max_size=300),
-                 st.text(st.characters(), max_size=50),  # includes lone surrogates
-                 st.lists(st.one_of(st.sampled_from(CUES), st.text(max_size=5)), max_size=40)
-                 .map(" ".join)))
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.text(st.characters(), max_size=50),  # includes lone surrogates
+        st.lists(st.one_of(st.sampled_from(CUES), st.text(max_size=5)), max_size=40).map(" ".join),
+    )
+)
 def test_extract_never_raises_and_spans_point_into_the_text(text):
     entities = extract(text)
     for e in entities:
         assert 0 <= e.start < e.end <= len(text)
-        assert text[e.start:e.end] == e.text
+        assert text[e.start : e.end] == e.text
         assert e.entity in labels.ALL
     assert [e.start for e in entities] == sorted(e.start for e in entities)
 
@@ -280,7 +357,7 @@ def test_very_long_text_is_read_in_pieces_with_true_offsets(monkeypatch):
     entities = extract(text)
     # each "3 days" is both 3 days and 72 hours; then the order number
     assert [e.entity for e in entities] == ["duration_days", "duration_hours"] * 20 + ["order_id"]
-    assert all(text[e.start:e.end] == e.text for e in entities)
+    assert all(text[e.start : e.end] == e.text for e in entities)
     assert entities[-1].value == "MG-10421"
 
 
@@ -291,11 +368,18 @@ def test_importing_does_not_load_spacy():
 
 # --- helpers for the actions server --------------------------------------------------
 
-@pytest.mark.parametrize("value, expected", [
-    ("45.00", Decimal("45.00")), ("$1,299.99", Decimal("1299.99")), ("45", Decimal("45.00")),
-    ("forty-five dollars", Decimal("45.00")), ("about 30 bucks", Decimal("30.00")),
-    ("forty five", Decimal("45.00")),
-])
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("45.00", Decimal("45.00")),
+        ("$1,299.99", Decimal("1299.99")),
+        ("45", Decimal("45.00")),
+        ("forty-five dollars", Decimal("45.00")),
+        ("about 30 bucks", Decimal("30.00")),
+        ("forty five", Decimal("45.00")),
+    ],
+)
 def test_to_decimal(value, expected):
     assert to_decimal(value) == expected
 
@@ -306,9 +390,17 @@ def test_to_decimal_refuses_what_is_not_a_reasonable_amount(value):
         to_decimal(value)
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("14", 14), ("0", 0), ("two weeks", 14), ("3 days ago", 3), ("fourteen", 14), ("yesterday", 1),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("14", 14),
+        ("0", 0),
+        ("two weeks", 14),
+        ("3 days ago", 3),
+        ("fourteen", 14),
+        ("yesterday", 1),
+    ],
+)
 def test_to_days(value, expected):
     assert to_days(value) == expected
 
@@ -320,12 +412,15 @@ def test_to_days_refuses_what_is_not_a_number_of_days(value):
 
 
 # --- duration_hours: outages are measured in hours -----------------------------------
-@pytest.mark.parametrize("text, expected", [
-    ("it was down for 6 hours", ["6"]),
-    ("offline for two days", ["48"]),
-    ("half a day without service", ["12"]),
-    ("down 90 minutes", []),  # minutes are not a unit we read; better nothing than a guess
-    ("$45", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("it was down for 6 hours", ["6"]),
+        ("offline for two days", ["48"]),
+        ("half a day without service", ["12"]),
+        ("down 90 minutes", []),  # minutes are not a unit we read; better nothing than a guess
+        ("$45", []),
+    ],
+)
 def test_durations_in_hours(text, expected):
     assert hours(text) == expected

@@ -31,7 +31,8 @@ def row(tier, facts, offers, beyond=(), *, id):
 def assert_row(catalog, situation, tier, facts, offers, beyond, missing=()):
     result = options(catalog, Case.build(catalog, situation, facts), tier)
     assert [(o.remedy, o.size, o.rule) for o in result.offers] == [
-        (r, None if s is None else Decimal(s), rule) for r, s, rule in offers]
+        (r, None if s is None else Decimal(s), rule) for r, s, rule in offers
+    ]
     assert [(o.remedy, o.required_tier) for o in result.beyond] == beyond
     assert result.missing_facts == tuple(missing)
     assert (result.handoff is None) == bool(offers)
@@ -45,23 +46,43 @@ MILES = ("bonus_miles", None, "flight_delay.bonus_miles")
 # -- delays: meals from two hours; our fault: $200 a passenger from 3 hours, $400 from 5;
 #    outside causes: Gold and Platinum get $50 credit a passenger from 4 hours; members get miles.
 DELAYS = [
-    row(SS, {"delay_hours": 6, "cause": "airline", "passengers": 2},
+    row(
+        SS,
+        {"delay_hours": 6, "cause": "airline", "passengers": 2},
         [MEAL, ("delay_compensation", 800, "flight_delay.long")],
-        id="6 hours, our fault, 2 passengers, bot: meals and $400 x 2"),
-    row(SS, {"delay_hours": 6, "cause": "airline", "passengers": 3, "membership": "gold"},
-        [MEAL, LOUNGE, MILES], [("delay_compensation", AGENT)],
-        id="6 hours, our fault, 3 passengers, Gold, bot: $1,200 is above the bot's $800, an agent pays it"),
-    row(AGENT, {"delay_hours": 6, "cause": "airline", "passengers": 3, "membership": "gold"},
+        id="6 hours, our fault, 2 passengers, bot: meals and $400 x 2",
+    ),
+    row(
+        SS,
+        {"delay_hours": 6, "cause": "airline", "passengers": 3, "membership": "gold"},
+        [MEAL, LOUNGE, MILES],
+        [("delay_compensation", AGENT)],
+        id="6 hours, our fault, 3 passengers, Gold, bot: $1,200 is above the bot's $800, an agent pays it",
+    ),
+    row(
+        AGENT,
+        {"delay_hours": 6, "cause": "airline", "passengers": 3, "membership": "gold"},
         [MEAL, LOUNGE, ("delay_compensation", 1200, "flight_delay.long"), MILES],
-        id="6 hours, our fault, 3 passengers, Gold, agent: $400 x 3"),
-    row(SS, {"delay_hours": 4, "cause": "airline"},
+        id="6 hours, our fault, 3 passengers, Gold, agent: $400 x 3",
+    ),
+    row(
+        SS,
+        {"delay_hours": 4, "cause": "airline"},
         [MEAL, ("delay_compensation", 200, "flight_delay.medium")],
-        id="4 hours, our fault, one passenger, bot: meals and $200"),
-    row(SS, {"delay_hours": 5, "cause": "weather", "passengers": 2, "membership": "Platinum"},
+        id="4 hours, our fault, one passenger, bot: meals and $200",
+    ),
+    row(
+        SS,
+        {"delay_hours": 5, "cause": "weather", "passengers": 2, "membership": "Platinum"},
         [MEAL, LOUNGE, ("travel_credit", 100, "flight_delay.member_gesture"), MILES],
-        id="5 hours, weather, Platinum, 2 passengers, bot: no compensation, $50 x 2 credit"),
-    row(SS, {"delay_hours": 5, "cause": "air traffic control"}, [MEAL],
-        id="5 hours, air traffic control, no membership, bot: meals"),
+        id="5 hours, weather, Platinum, 2 passengers, bot: no compensation, $50 x 2 credit",
+    ),
+    row(
+        SS,
+        {"delay_hours": 5, "cause": "air traffic control"},
+        [MEAL],
+        id="5 hours, air traffic control, no membership, bot: meals",
+    ),
 ]
 
 
@@ -84,18 +105,34 @@ REBOOK = ("rebooking", None, "flight_cancellation.rebooking")
 # -- cancellations: rebooking, the fare back, or 120% of it as credit; our fault with under
 #    14 days' notice adds $300 a passenger.
 CANCELLATIONS = [
-    row(SS, {"cause": "weather", "fare": 300, "passengers": 2},
-        [REBOOK, ("fare_refund", 600, "flight_cancellation.fare_refund"),
-         ("travel_credit", 720, "flight_cancellation.travel_credit")],
-        id="weather, $300 x 2, bot: rebook, $600 back or $720 credit; no compensation (notice not asked)"),
-    row(SS, {"cause": "airline", "fare": 300, "passengers": 2, "notice_days": 3},
-        [REBOOK, ("fare_refund", 600, "flight_cancellation.fare_refund"),
-         ("travel_credit", 720, "flight_cancellation.travel_credit"),
-         ("delay_compensation", 600, "flight_cancellation.short_notice")],
-        id="our fault, 3 days' notice, 2 passengers, bot: and $300 x 2 compensation"),
-    row(SS, {"cause": "airline", "fare": 2000, "passengers": 4, "notice_days": 5},
-        [REBOOK], [("fare_refund", SUP), ("travel_credit", SUP), ("delay_compensation", AGENT)],
-        id="our fault, 5 days notice, $2,000 x 4, bot: refund, credit for a supervisor, compensation for an agent"),
+    row(
+        SS,
+        {"cause": "weather", "fare": 300, "passengers": 2},
+        [
+            REBOOK,
+            ("fare_refund", 600, "flight_cancellation.fare_refund"),
+            ("travel_credit", 720, "flight_cancellation.travel_credit"),
+        ],
+        id="weather, $300 x 2, bot: rebook, $600 back or $720 credit; no compensation (notice not asked)",
+    ),
+    row(
+        SS,
+        {"cause": "airline", "fare": 300, "passengers": 2, "notice_days": 3},
+        [
+            REBOOK,
+            ("fare_refund", 600, "flight_cancellation.fare_refund"),
+            ("travel_credit", 720, "flight_cancellation.travel_credit"),
+            ("delay_compensation", 600, "flight_cancellation.short_notice"),
+        ],
+        id="our fault, 3 days' notice, 2 passengers, bot: and $300 x 2 compensation",
+    ),
+    row(
+        SS,
+        {"cause": "airline", "fare": 2000, "passengers": 4, "notice_days": 5},
+        [REBOOK],
+        [("fare_refund", SUP), ("travel_credit", SUP), ("delay_compensation", AGENT)],
+        id="our fault, 5 days notice, $2,000 x 4, bot: refund, credit for a supervisor, compensation for an agent",
+    ),
 ]
 
 
@@ -114,17 +151,26 @@ def test_a_cancellation_outside_the_rules_goes_to_the_disruption_supervisor(cata
 # -- refund or voucher: Flex fares are refunded; Standard fares get credit (Platinum: refund, from
 #    an agent); Basic fares get neither.
 REFUNDS = [
-    row(SS, {"fare": 200, "fare_type": "flex", "passengers": 2},
+    row(
+        SS,
+        {"fare": 200, "fare_type": "flex", "passengers": 2},
         [("fare_refund", 400, "refund_request.flex"), ("travel_credit", 400, "refund_request.travel_credit")],
-        id="Flex fare, 2 passengers, bot: $400 back or $400 credit"),
-    row(SS, {"fare": 200, "fare_type": "Standard", "membership": "Platinum"},
-        [("travel_credit", 200, "refund_request.travel_credit")], [("fare_refund", AGENT)],
-        id="Standard fare, Platinum, bot: credit; a refund as an exception from an agent"),
-    row(SS, {"fare": 200, "fare_type": "Standard"},
+        id="Flex fare, 2 passengers, bot: $400 back or $400 credit",
+    ),
+    row(
+        SS,
+        {"fare": 200, "fare_type": "Standard", "membership": "Platinum"},
         [("travel_credit", 200, "refund_request.travel_credit")],
-        id="Standard fare, bot: credit only"),
-    row(SS, {"fare": 200, "fare_type": "basic"}, [],
-        id="Basic fare, bot: nothing, handed to an agent"),
+        [("fare_refund", AGENT)],
+        id="Standard fare, Platinum, bot: credit; a refund as an exception from an agent",
+    ),
+    row(
+        SS,
+        {"fare": 200, "fare_type": "Standard"},
+        [("travel_credit", 200, "refund_request.travel_credit")],
+        id="Standard fare, bot: credit only",
+    ),
+    row(SS, {"fare": 200, "fare_type": "basic"}, [], id="Basic fare, bot: nothing, handed to an agent"),
 ]
 
 
@@ -138,13 +184,28 @@ def test_refund_request(catalog, tier, facts, offers, beyond):
 # -- baggage: delivered to the passenger; essentials from 12 hours late (bot up to $100);
 #    repairs from an agent. Anything else goes to a supervisor.
 BAGS = [
-    row(SS, {"bag_hours_late": 24, "essentials_spend": 80},
-        [("bag_delivery", None, "delayed_baggage.bag_delivery"), ("essentials_refund", 80, "delayed_baggage.essentials_refund")],
-        id="24 hours, $80 essentials, bot: delivery and $80"),
-    row(SS, {"bag_hours_late": 6}, [("bag_delivery", None, "delayed_baggage.bag_delivery")],
-        id="6 hours, bot: delivery; essentials not asked for before 12 hours"),
-    row(SS, {"bag_hours_late": 0, "bag_damaged": True, "repair_quote": 180}, [], [("bag_repair", AGENT)],
-        id="damaged bag, $180 repair, bot: an agent pays repairs"),
+    row(
+        SS,
+        {"bag_hours_late": 24, "essentials_spend": 80},
+        [
+            ("bag_delivery", None, "delayed_baggage.bag_delivery"),
+            ("essentials_refund", 80, "delayed_baggage.essentials_refund"),
+        ],
+        id="24 hours, $80 essentials, bot: delivery and $80",
+    ),
+    row(
+        SS,
+        {"bag_hours_late": 6},
+        [("bag_delivery", None, "delayed_baggage.bag_delivery")],
+        id="6 hours, bot: delivery; essentials not asked for before 12 hours",
+    ),
+    row(
+        SS,
+        {"bag_hours_late": 0, "bag_damaged": True, "repair_quote": 180},
+        [],
+        [("bag_repair", AGENT)],
+        id="damaged bag, $180 repair, bot: an agent pays repairs",
+    ),
 ]
 
 
@@ -154,8 +215,15 @@ def test_delayed_baggage(catalog, tier, facts, offers, beyond):
 
 
 def test_essentials_are_asked_for_once_the_bag_is_12_hours_late(catalog):
-    assert_row(catalog, "delayed_baggage", SS, {"bag_hours_late": 30}, [("bag_delivery", None, "delayed_baggage.bag_delivery")],
-               [], missing=["essentials_spend"])
+    assert_row(
+        catalog,
+        "delayed_baggage",
+        SS,
+        {"bag_hours_late": 30},
+        [("bag_delivery", None, "delayed_baggage.bag_delivery")],
+        [],
+        missing=["essentials_spend"],
+    )
 
 
 def test_a_bag_case_nothing_covers_goes_to_a_supervisor(catalog):

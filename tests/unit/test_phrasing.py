@@ -18,8 +18,16 @@ ROOT = Path(__file__).parents[2]
 
 
 def option(remedy: str, kind: str, size) -> Option:
-    return Option(remedy=remedy, kind=kind, size=size, cost=Decimal("0"), required_tier=Tier.SELF_SERVICE,
-                  rule=f"x.{remedy}", cap_rule=f"x.{remedy}.self_service", policy_version="test")
+    return Option(
+        remedy=remedy,
+        kind=kind,
+        size=size,
+        cost=Decimal("0"),
+        required_tier=Tier.SELF_SERVICE,
+        rule=f"x.{remedy}",
+        cap_rule=f"x.{remedy}.self_service",
+        policy_version="test",
+    )
 
 
 def assert_said_without_an_amount(text: str) -> None:
@@ -45,8 +53,9 @@ def test_an_airline_delay_offers_items_said_without_any_amount(airline):
 
 
 def test_a_cancellation_offers_rebooking_with_no_size(airline):
-    result = options(airline, Case.build(airline, "flight_cancellation", {"cause": "weather", "fare": "200"}),
-                     Tier.SELF_SERVICE)
+    result = options(
+        airline, Case.build(airline, "flight_cancellation", {"cause": "weather", "fare": "200"}), Tier.SELF_SERVICE
+    )
     rebooking = next(o for o in result.offers if o.remedy == "rebooking")
     assert (rebooking.kind, rebooking.size, rebooking.as_json()["size"]) == ("none", None, None)
     assert describe(rebooking) == "rebooking"

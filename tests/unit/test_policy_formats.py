@@ -41,8 +41,13 @@ remedies:
 
 
 def catalog_of(situations: str, extra: str = "", source: str = "t.yml"):
-    return parse_catalog(textwrap.dedent(BASE) + textwrap.dedent(extra) + "situations:\n"
-                         + textwrap.indent(textwrap.dedent(situations), "  "), source=source)
+    return parse_catalog(
+        textwrap.dedent(BASE)
+        + textwrap.dedent(extra)
+        + "situations:\n"
+        + textwrap.indent(textwrap.dedent(situations), "  "),
+        source=source,
+    )
 
 
 def refused(situations: str, extra: str = "") -> str:
@@ -129,8 +134,12 @@ def test_yes_for_a_bool_fact_is_an_error_not_true():
 
 def test_enum_values_that_differ_only_in_case_are_refused():
     with pytest.raises(PolicyError, match=r"t.yml: facts.colour.values: 'Navy Blue' is listed twice"):
-        parse_catalog(textwrap.dedent(BASE).replace("[Navy Blue,", "[Navy Blue, navy blue,") + "situations:\n"
-                      + textwrap.indent(textwrap.dedent(FEE), "  "), source="t.yml")
+        parse_catalog(
+            textwrap.dedent(BASE).replace("[Navy Blue,", "[Navy Blue, navy blue,")
+            + "situations:\n"
+            + textwrap.indent(textwrap.dedent(FEE), "  "),
+            source="t.yml",
+        )
 
 
 # -- 3. present / absent ----------------------------------------------------------------------------
@@ -199,7 +208,8 @@ def test_check_a_sizeless_remedy():
 
 def test_a_sizeless_remedy_may_not_carry_an_amount_or_a_money_cap():
     assert "promo_code is an item remedy: it has no size; remove `amount`" in refused(
-        ITEMS.replace("- remedy: promo_code", "- remedy: promo_code\n      amount: {fixed: 10}"))
+        ITEMS.replace("- remedy: promo_code", "- remedy: promo_code\n      amount: {fixed: 10}")
+    )
     assert "unknown key 'max_amount'" in refused(ITEMS.replace("max_recent_exceptions: 1", "max_amount: 5"))
 
 
@@ -207,23 +217,33 @@ def test_a_plan_is_recognised_by_its_kind_not_its_name():
     extra = """
     payment_plans: {min_weekly: 10, max_weeks: {self_service: 12}, max_debt: {self_service: 1000}}
     """
-    catalog = parse_catalog(textwrap.dedent(BASE).replace("  extension: {kind: days}",
-                                                          "  extension: {kind: days}\n  arrangement: {kind: plan}")
-                            + textwrap.dedent(extra) + textwrap.dedent("""
+    catalog = parse_catalog(
+        textwrap.dedent(BASE).replace(
+            "  extension: {kind: days}", "  extension: {kind: days}\n  arrangement: {kind: plan}"
+        )
+        + textwrap.dedent(extra)
+        + textwrap.dedent("""
     situations:
       arrears:
         remedies:
           - remedy: arrangement
             amount: {fact: fee}
             caps: {self_service: {}, agent: {}, peer: {}, supervisor: {}, manager: {}}
-    """), source="t.yml")
+    """),
+        source="t.yml",
+    )
     given, _ = offers(catalog, "arrears", SS, {"fee": 600})
     assert given == [("arrangement", Decimal(600), "arrears.arrangement")]
     assert offers(catalog, "arrears", SS, {"fee": 1500})[0] == []  # over self_service's max_debt
-    no_plans = textwrap.dedent(BASE).replace("  extension: {kind: days}", "  extension: {kind: days}\n  arrangement: {kind: plan}")
+    no_plans = textwrap.dedent(BASE).replace(
+        "  extension: {kind: days}", "  extension: {kind: days}\n  arrangement: {kind: plan}"
+    )
     with pytest.raises(PolicyError, match="no payment_plans section"):
-        parse_catalog(no_plans + "situations:\n  arrears:\n    remedies:\n      - remedy: arrangement\n"
-                      "        amount: {fact: fee}\n        caps: " + ALL_TIERS + "\n", source="t.yml")
+        parse_catalog(
+            no_plans + "situations:\n  arrears:\n    remedies:\n      - remedy: arrangement\n"
+            "        amount: {fact: fee}\n        caps: " + ALL_TIERS + "\n",
+            source="t.yml",
+        )
 
 
 # -- 5. a unit amount times a count ------------------------------------------------------------------
@@ -243,7 +263,10 @@ delay:
 def test_amount_per_passenger():
     catalog = catalog_of(PER)
     given, result = offers(catalog, "delay", SS, {"passengers": 2, "fare": "180.50"})
-    assert given == [("compensation", Decimal(500), "delay.compensation"), ("refund", Decimal("361.00"), "delay.refund")]
+    assert given == [
+        ("compensation", Decimal(500), "delay.compensation"),
+        ("refund", Decimal("361.00"), "delay.refund"),
+    ]
     given, result = offers(catalog, "delay", SS, {"passengers": 3, "fare": 100})
     assert given == [("refund", Decimal(300), "delay.refund")]
     assert [(o.remedy, o.size, o.required_tier) for o in result.beyond] == [("compensation", Decimal(750), AGENT)]
@@ -251,7 +274,11 @@ def test_amount_per_passenger():
 
 def test_per_needs_a_whole_number_fact():
     assert "per: fact 'fare' is a money; `per` needs a whole number" in refused(
-        PER.replace("per: passengers}\n      caps: {self_service: {max_amount: 600}", "per: fare}\n      caps: {self_service: {max_amount: 600}"))
+        PER.replace(
+            "per: passengers}\n      caps: {self_service: {max_amount: 600}",
+            "per: fare}\n      caps: {self_service: {max_amount: 600}",
+        )
+    )
 
 
 # -- 6. month and hour ------------------------------------------------------------------------------
@@ -264,19 +291,25 @@ def test_month_and_hour_are_bounded_whole_numbers():
     with pytest.raises(CaseError, match="tenure_months must be between 0 and 1200"):
         Case.build(catalog, "fee_review", {"tenure_months": 5000})
     with pytest.raises(CaseError, match="delay_hours must be between 0 and 87600"):
-        Case.build(catalog, "fee_review", {"delay_hours": 10 ** 6})
+        Case.build(catalog, "fee_review", {"delay_hours": 10**6})
 
 
 def test_month_and_hour_take_number_conditions():
-    catalog = catalog_of(FEE.replace("amount: {fact: fee}", "amount: {fact: fee}\n      when: [{fact: tenure_months, min: 12}]"))
+    catalog = catalog_of(
+        FEE.replace("amount: {fact: fee}", "amount: {fact: fee}\n      when: [{fact: tenure_months, min: 12}]")
+    )
     assert offers(catalog, "fee_review", SS, {"fee": 20, "tenure_months": 12})[0]
     assert offers(catalog, "fee_review", SS, {"fee": 20, "tenure_months": 11})[0] == []
 
 
 # -- 7. a handoff per situation ---------------------------------------------------------------------
 def test_a_situations_own_handoff_is_used_when_nothing_fits():
-    catalog = catalog_of(FEE.replace("fee_review:\n", "fee_review:\n  handoff: {tier: supervisor, reason: a fee "
-                                                      "review beyond policy goes to the fees team}\n"))
+    catalog = catalog_of(
+        FEE.replace(
+            "fee_review:\n",
+            "fee_review:\n  handoff: {tier: supervisor, reason: a fee review beyond policy goes to the fees team}\n",
+        )
+    )
     _, result = offers(catalog, "fee_review", SS, {"fee": 5000})
     assert result.handoff.tier == SUP and result.handoff.reason == "a fee review beyond policy goes to the fees team"
     short = catalog_of(FEE.replace("fee_review:\n", "fee_review:\n  handoff_tier: peer\n"))
@@ -288,7 +321,9 @@ def test_a_situations_own_handoff_is_used_when_nothing_fits():
 
 
 def test_handoff_names_a_real_tier():
-    assert "handoff.tier: unknown tier 'boss'" in refused(FEE.replace("fee_review:\n", "fee_review:\n  handoff: {tier: boss}\n"))
+    assert "handoff.tier: unknown tier 'boss'" in refused(
+        FEE.replace("fee_review:\n", "fee_review:\n  handoff: {tier: boss}\n")
+    )
 
 
 # -- 8. a directory of policy files; duplicate keys -------------------------------------------------
@@ -313,14 +348,22 @@ def test_the_same_situation_in_two_files_names_both(tmp_path):
     _write(tmp_path, "more.yml", "situations:\n" + textwrap.indent(textwrap.dedent(FEE), "  "))
     with pytest.raises(PolicyError) as caught:
         load_catalog(tmp_path)
-    assert str(caught.value) == (f"{tmp_path / 'more.yml'}: situations.fee_review: already defined in "
-                                 f"{tmp_path / 'base.yml'}; define each situation in one file only")
+    assert str(caught.value) == (
+        f"{tmp_path / 'more.yml'}: situations.fee_review: already defined in "
+        f"{tmp_path / 'base.yml'}; define each situation in one file only"
+    )
 
 
 def test_an_error_in_a_directory_names_the_file_it_is_in(tmp_path):
     _write(tmp_path, "base.yml", textwrap.dedent(BASE))
-    _write(tmp_path, "fees.yml", "situations:\n" + textwrap.indent(textwrap.dedent(FEE).replace("fact: fee}", "fact: fees}"), "  "))
-    with pytest.raises(PolicyError, match=r"fees\.yml: situations\.fee_review\.remedies\[0\]\.amount\.fact: unknown fact 'fees'"):
+    _write(
+        tmp_path,
+        "fees.yml",
+        "situations:\n" + textwrap.indent(textwrap.dedent(FEE).replace("fact: fee}", "fact: fees}"), "  "),
+    )
+    with pytest.raises(
+        PolicyError, match=r"fees\.yml: situations\.fee_review\.remedies\[0\]\.amount\.fact: unknown fact 'fees'"
+    ):
         load_catalog(tmp_path)
 
 
@@ -329,8 +372,9 @@ def test_a_duplicate_key_in_one_mapping_names_file_and_line():
     line = text.split("\n").index("  fee: {type: count}") + 1
     with pytest.raises(PolicyError) as caught:
         parse_catalog(text + "situations:\n" + textwrap.indent(textwrap.dedent(FEE), "  "), source="dup.yml")
-    assert str(caught.value).startswith(f"dup.yml (line {line}, column 3): not valid YAML: duplicate key 'fee' "
-                                        f"(first given on line {line - 1})")
+    assert str(caught.value).startswith(
+        f"dup.yml (line {line}, column 3): not valid YAML: duplicate key 'fee' (first given on line {line - 1})"
+    )
 
 
 # -- 9. every amount bounded ------------------------------------------------------------------------
@@ -375,10 +419,12 @@ def test_a_rule_that_could_still_apply_asks_only_for_what_it_lacks():
 
 
 def test_a_rule_no_tier_may_grant_this_customer_asks_for_nothing():
-    capped = SELECT.replace("caps: {self_service: {max_amount: 50}, agent: {}, peer: {}, supervisor: {}, manager: {}}",
-                            "caps: {self_service: {max_recent_exceptions: 1}, agent: {max_recent_exceptions: 1}, "
-                            "peer: {max_recent_exceptions: 1}, supervisor: {max_recent_exceptions: 1}, "
-                            "manager: {max_recent_exceptions: 1}}")
+    capped = SELECT.replace(
+        "caps: {self_service: {max_amount: 50}, agent: {}, peer: {}, supervisor: {}, manager: {}}",
+        "caps: {self_service: {max_recent_exceptions: 1}, agent: {max_recent_exceptions: 1}, "
+        "peer: {max_recent_exceptions: 1}, supervisor: {max_recent_exceptions: 1}, "
+        "manager: {max_recent_exceptions: 1}}",
+    )
     catalog = catalog_of(capped)
     _, result = offers(catalog, "fee_review", SS, {"recent_exceptions": 1})  # fee and waived_before unknown
     assert result.missing_facts == ()

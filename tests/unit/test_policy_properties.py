@@ -4,6 +4,7 @@ facts (some missing), any number of recent exceptions, against the real default 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
@@ -98,6 +99,7 @@ def assert_within_caps(option, case, tier):
 
 # -- (a) no offer ever exceeds the actor's caps ------------------------------------------------------
 
+
 @pytest.mark.parametrize("situation", SITUATIONS)
 @PER_SITUATION
 @given(data=st.data(), tier=tiers)
@@ -150,6 +152,7 @@ def test_fair_ask_never_grants_or_counters_above_the_cap(case, tier, asked):
 
 
 # -- (b) never a bare no ------------------------------------------------------------------------
+
 
 @PROPERTY
 @given(cases(), tiers)
@@ -217,6 +220,7 @@ def test_every_plan_answer_has_a_plan_alternatives_or_a_handoff(debt, weekly, ti
 
 # -- (c) determinism --------------------------------------------------------------------------
 
+
 @PROPERTY
 @given(cases(), tiers, money)
 def test_same_case_same_catalog_version_same_answer(case, tier, asked):
@@ -242,13 +246,14 @@ def test_plans_are_deterministic(debt, weekly, tier):
 # size if it was full size at t, and if it was cut to t's cap, then either at full size or cut to the
 # higher tier's cap, which is no lower. Hence the remedies offered at a higher tier are a superset.
 
+
 @pytest.mark.parametrize("situation", SITUATIONS)
 @PER_SITUATION
 @given(data=st.data())
 def test_more_authority_never_offers_less(situation, data):
     case = data.draw(cases(situation))
     results = [options(CATALOG, case, tier) for tier in Tier.ordered()]
-    for lower, higher in zip(results, results[1:]):
+    for lower, higher in itertools.pairwise(results):
         higher_by_rule = {o.rule: o for o in higher.offers}
         for offer in lower.offers:
             assert offer.rule in higher_by_rule, (offer, higher.tier)
@@ -267,6 +272,7 @@ def test_offers_follow_the_catalogs_ranking(case, tier):
 
 
 # -- (e) money never becomes float --------------------------------------------------------------
+
 
 def _no_float(value, path="result"):
     assert not isinstance(value, float), f"float at {path}: {value!r}"

@@ -49,24 +49,50 @@ def _assert_row(catalog, situation, tier, facts, offers, beyond):
 # -- late delivery: shipping upgrade $12 (our delay, not an exception); credit 10% from 3 days late,
 #    refund 15% from 7, full refund from 10; voucher $5.
 LATE_DELIVERY = [
-    _row(SS, {"order_value": 100, "days_late": 2},
-         [("shipping_upgrade", 12), ("goodwill_voucher", 5)], [],
-         id="2 days late on $100, bot: shipping upgrade $12, voucher $5; credit waits for day 3"),
-    _row(SS, {"order_value": 100, "days_late": 8},
-         [("shipping_upgrade", 12), ("store_credit", 10), ("partial_refund", 15), ("goodwill_voucher", 5)], [],
-         id="8 days late on $100, bot: upgrade $12, credit $10, refund $15, voucher $5; no full refund before day 10"),
-    _row(SS, {"order_value": 300, "days_late": 12},
-         [("shipping_upgrade", 12), ("store_credit", 20), ("partial_refund", 15), ("goodwill_voucher", 5)],
-         [("store_credit", AGENT), ("partial_refund", PEER), ("full_refund", PEER)],
-         id="12 days late on $300, bot: credit cut to $20, refund cut to $15; full credit agent, refund and full refund peer"),
-    _row(AGENT, {"order_value": 300, "days_late": 12},
-         [("shipping_upgrade", 12), ("store_credit", 30), ("partial_refund", 40), ("goodwill_voucher", 5)],
-         [("partial_refund", PEER), ("full_refund", PEER)],
-         id="12 days late on $300, agent: credit $30, refund cut to $40; $45 refund and $300 full refund need peer"),
-    _row(PEER, {"order_value": 300, "days_late": 12},
-         [("shipping_upgrade", 12), ("store_credit", 30), ("partial_refund", 45), ("full_refund", 300),
-          ("goodwill_voucher", 5)], [],
-         id="12 days late on $300, peer: everything at full size"),
+    _row(
+        SS,
+        {"order_value": 100, "days_late": 2},
+        [("shipping_upgrade", 12), ("goodwill_voucher", 5)],
+        [],
+        id="2 days late on $100, bot: shipping upgrade $12, voucher $5; credit waits for day 3",
+    ),
+    _row(
+        SS,
+        {"order_value": 100, "days_late": 8},
+        [("shipping_upgrade", 12), ("store_credit", 10), ("partial_refund", 15), ("goodwill_voucher", 5)],
+        [],
+        id="8 days late on $100, bot: upgrade $12, credit $10, refund $15, voucher $5; no full refund before day 10",
+    ),
+    _row(
+        SS,
+        {"order_value": 300, "days_late": 12},
+        [("shipping_upgrade", 12), ("store_credit", 20), ("partial_refund", 15), ("goodwill_voucher", 5)],
+        [("store_credit", AGENT), ("partial_refund", PEER), ("full_refund", PEER)],
+        id=(
+            "12 days late on $300, bot: credit cut to $20, refund cut to $15; "
+            "full credit agent, refund and full refund peer"
+        ),
+    ),
+    _row(
+        AGENT,
+        {"order_value": 300, "days_late": 12},
+        [("shipping_upgrade", 12), ("store_credit", 30), ("partial_refund", 40), ("goodwill_voucher", 5)],
+        [("partial_refund", PEER), ("full_refund", PEER)],
+        id="12 days late on $300, agent: credit $30, refund cut to $40; $45 refund and $300 full refund need peer",
+    ),
+    _row(
+        PEER,
+        {"order_value": 300, "days_late": 12},
+        [
+            ("shipping_upgrade", 12),
+            ("store_credit", 30),
+            ("partial_refund", 45),
+            ("full_refund", 300),
+            ("goodwill_voucher", 5),
+        ],
+        [],
+        id="12 days late on $300, peer: everything at full size",
+    ),
 ]
 
 
@@ -77,15 +103,27 @@ def test_late_delivery(catalog, tier, facts, offers, beyond):
 
 # -- lost package: replacement, full refund, credit (all the order value), voucher $10.
 LOST_PACKAGE = [
-    _row(SS, {"order_value": 60, "days_since_purchase": 10},
-         [("replacement", 60), ("store_credit", 60), ("goodwill_voucher", 10)], [("full_refund", AGENT)],
-         id="lost $60 parcel, bot: replacement, credit $60, voucher $10; a $60 refund needs agent (bot max $50)"),
-    _row(AGENT, {"order_value": 300, "days_since_purchase": 10},
-         [("goodwill_voucher", 10)], [("replacement", PEER), ("full_refund", PEER), ("store_credit", PEER)],
-         id="lost $300 parcel, agent: only voucher $10; replacement, refund, credit need peer"),
-    _row(PEER, {"order_value": 300, "days_since_purchase": 10},
-         [("replacement", 300), ("full_refund", 300), ("store_credit", 300), ("goodwill_voucher", 10)], [],
-         id="lost $300 parcel, peer: replacement, refund, credit $300, voucher $10"),
+    _row(
+        SS,
+        {"order_value": 60, "days_since_purchase": 10},
+        [("replacement", 60), ("store_credit", 60), ("goodwill_voucher", 10)],
+        [("full_refund", AGENT)],
+        id="lost $60 parcel, bot: replacement, credit $60, voucher $10; a $60 refund needs agent (bot max $50)",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 300, "days_since_purchase": 10},
+        [("goodwill_voucher", 10)],
+        [("replacement", PEER), ("full_refund", PEER), ("store_credit", PEER)],
+        id="lost $300 parcel, agent: only voucher $10; replacement, refund, credit need peer",
+    ),
+    _row(
+        PEER,
+        {"order_value": 300, "days_since_purchase": 10},
+        [("replacement", 300), ("full_refund", 300), ("store_credit", 300), ("goodwill_voucher", 10)],
+        [],
+        id="lost $300 parcel, peer: replacement, refund, credit $300, voucher $10",
+    ),
 ]
 
 
@@ -96,26 +134,53 @@ def test_lost_package(catalog, tier, facts, offers, beyond):
 
 # -- damaged item: replacement, refund 30%, credit 40% (both adjustable), full refund unless at fault, voucher $10.
 DAMAGED_ITEM = [
-    _row(SS, {"order_value": 80, "days_since_delivery": 3},
-         [("partial_refund", 24), ("store_credit", 30), ("goodwill_voucher", 10)],
-         [("replacement", AGENT), ("store_credit", AGENT), ("full_refund", AGENT)],
-         id="damaged $80 order, bot: partial refund $24, credit $30, voucher $10; replacement needs agent"),
-    _row(AGENT, {"order_value": 80, "days_since_delivery": 3},
-         [("replacement", 80), ("partial_refund", 24), ("store_credit", 32), ("full_refund", 80),
-          ("goodwill_voucher", 10)], [],
-         id="damaged $80 order, agent: replacement, refund $24, credit $32, full refund $80, voucher $10"),
-    _row(AGENT, {"order_value": 400, "days_since_delivery": 3},
-         [("partial_refund", 75), ("store_credit", 100), ("goodwill_voucher", 10)],
-         [("replacement", PEER), ("partial_refund", PEER), ("store_credit", PEER), ("full_refund", SUP)],
-         id="damaged $400 order, agent: refund cut to $75, credit cut to $100; replacement peer, full refund supervisor"),
-    _row(PEER, {"order_value": 400, "days_since_delivery": 3},
-         [("replacement", 400), ("partial_refund", 120), ("store_credit", 160), ("goodwill_voucher", 10)],
-         [("full_refund", SUP)],
-         id="damaged $400 order, peer: replacement, refund $120, credit $160; $400 full refund needs supervisor"),
-    _row(SUP, {"order_value": 400, "days_since_delivery": 3},
-         [("replacement", 400), ("partial_refund", 120), ("store_credit", 160), ("full_refund", 400),
-          ("goodwill_voucher", 10)], [],
-         id="damaged $400 order, supervisor: everything including the $400 full refund"),
+    _row(
+        SS,
+        {"order_value": 80, "days_since_delivery": 3},
+        [("partial_refund", 24), ("store_credit", 30), ("goodwill_voucher", 10)],
+        [("replacement", AGENT), ("store_credit", AGENT), ("full_refund", AGENT)],
+        id="damaged $80 order, bot: partial refund $24, credit $30, voucher $10; replacement needs agent",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 80, "days_since_delivery": 3},
+        [
+            ("replacement", 80),
+            ("partial_refund", 24),
+            ("store_credit", 32),
+            ("full_refund", 80),
+            ("goodwill_voucher", 10),
+        ],
+        [],
+        id="damaged $80 order, agent: replacement, refund $24, credit $32, full refund $80, voucher $10",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 400, "days_since_delivery": 3},
+        [("partial_refund", 75), ("store_credit", 100), ("goodwill_voucher", 10)],
+        [("replacement", PEER), ("partial_refund", PEER), ("store_credit", PEER), ("full_refund", SUP)],
+        id="damaged $400 order, agent: refund cut to $75, credit cut to $100; replacement peer, full refund supervisor",
+    ),
+    _row(
+        PEER,
+        {"order_value": 400, "days_since_delivery": 3},
+        [("replacement", 400), ("partial_refund", 120), ("store_credit", 160), ("goodwill_voucher", 10)],
+        [("full_refund", SUP)],
+        id="damaged $400 order, peer: replacement, refund $120, credit $160; $400 full refund needs supervisor",
+    ),
+    _row(
+        SUP,
+        {"order_value": 400, "days_since_delivery": 3},
+        [
+            ("replacement", 400),
+            ("partial_refund", 120),
+            ("store_credit", 160),
+            ("full_refund", 400),
+            ("goodwill_voucher", 10),
+        ],
+        [],
+        id="damaged $400 order, supervisor: everything including the $400 full refund",
+    ),
 ]
 
 
@@ -126,18 +191,34 @@ def test_damaged_item(catalog, tier, facts, offers, beyond):
 
 # -- wrong item: replacement and refund are our mistake (not exceptions); keep it; voucher $10.
 WRONG_ITEM = [
-    _row(SS, {"order_value": 45, "days_since_delivery": 5},
-         [("replacement", 45), ("full_refund", 45), ("goodwill_voucher", 10)], [("keep_item", AGENT)],
-         id="wrong $45 item, bot: exchange, refund $45, voucher $10; keeping it needs agent (bot max $20)"),
-    _row(SS, {"order_value": 18, "days_since_delivery": 5},
-         [("replacement", 18), ("full_refund", 18), ("keep_item", 18), ("goodwill_voucher", 10)], [],
-         id="wrong $18 item, bot: exchange, refund, keep it, voucher"),
-    _row(AGENT, {"order_value": 45, "days_since_delivery": 5},
-         [("replacement", 45), ("full_refund", 45), ("keep_item", 45), ("goodwill_voucher", 10)], [],
-         id="wrong $45 item, agent: exchange, refund, keep it, voucher"),
-    _row(AGENT, {"order_value": 45, "days_since_delivery": 5, "recent_exceptions": 5},
-         [("replacement", 45), ("full_refund", 45)], [("keep_item", SUP), ("goodwill_voucher", SUP)],
-         id="wrong $45 item, 5 recent exceptions, agent: exchange and refund still (not exceptions); favours supervisor"),
+    _row(
+        SS,
+        {"order_value": 45, "days_since_delivery": 5},
+        [("replacement", 45), ("full_refund", 45), ("goodwill_voucher", 10)],
+        [("keep_item", AGENT)],
+        id="wrong $45 item, bot: exchange, refund $45, voucher $10; keeping it needs agent (bot max $20)",
+    ),
+    _row(
+        SS,
+        {"order_value": 18, "days_since_delivery": 5},
+        [("replacement", 18), ("full_refund", 18), ("keep_item", 18), ("goodwill_voucher", 10)],
+        [],
+        id="wrong $18 item, bot: exchange, refund, keep it, voucher",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 45, "days_since_delivery": 5},
+        [("replacement", 45), ("full_refund", 45), ("keep_item", 45), ("goodwill_voucher", 10)],
+        [],
+        id="wrong $45 item, agent: exchange, refund, keep it, voucher",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 45, "days_since_delivery": 5, "recent_exceptions": 5},
+        [("replacement", 45), ("full_refund", 45)],
+        [("keep_item", SUP), ("goodwill_voucher", SUP)],
+        id="wrong $45 item, 5 recent exceptions, agent: exchange and refund still (not exceptions); favours supervisor",
+    ),
 ]
 
 
@@ -148,18 +229,34 @@ def test_wrong_item(catalog, tier, facts, offers, beyond):
 
 # -- unexpected package: prepaid return $8, keep it, voucher $5; none counts as an exception.
 UNEXPECTED_PACKAGE = [
-    _row(SS, {"order_value": 20},
-         [("prepaid_return", 8), ("keep_item", 20), ("goodwill_voucher", 5)], [],
-         id="unexpected $20 parcel, bot: return label $8, keep it, voucher $5"),
-    _row(SS, {"order_value": 50},
-         [("prepaid_return", 8), ("goodwill_voucher", 5)], [("keep_item", AGENT)],
-         id="unexpected $50 parcel, bot: return label, voucher; keeping it needs agent (bot max $25)"),
-    _row(AGENT, {"order_value": 50},
-         [("prepaid_return", 8), ("keep_item", 50), ("goodwill_voucher", 5)], [],
-         id="unexpected $50 parcel, agent: return label, keep it, voucher"),
-    _row(SS, {"order_value": 20, "recent_exceptions": 10},
-         [("prepaid_return", 8), ("keep_item", 20), ("goodwill_voucher", 5)], [],
-         id="unexpected $20 parcel, 10 recent exceptions, bot: unchanged (none counts as an exception)"),
+    _row(
+        SS,
+        {"order_value": 20},
+        [("prepaid_return", 8), ("keep_item", 20), ("goodwill_voucher", 5)],
+        [],
+        id="unexpected $20 parcel, bot: return label $8, keep it, voucher $5",
+    ),
+    _row(
+        SS,
+        {"order_value": 50},
+        [("prepaid_return", 8), ("goodwill_voucher", 5)],
+        [("keep_item", AGENT)],
+        id="unexpected $50 parcel, bot: return label, voucher; keeping it needs agent (bot max $25)",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 50},
+        [("prepaid_return", 8), ("keep_item", 50), ("goodwill_voucher", 5)],
+        [],
+        id="unexpected $50 parcel, agent: return label, keep it, voucher",
+    ),
+    _row(
+        SS,
+        {"order_value": 20, "recent_exceptions": 10},
+        [("prepaid_return", 8), ("keep_item", 20), ("goodwill_voucher", 5)],
+        [],
+        id="unexpected $20 parcel, 10 recent exceptions, bot: unchanged (none counts as an exception)",
+    ),
 ]
 
 
@@ -171,22 +268,41 @@ def test_unexpected_package(catalog, tier, facts, offers, beyond):
 # -- late return: window reopened for the days missed; credit 70%; cash refund 40% for gold/platinum
 #    or a year's tenure; voucher $10.
 LATE_RETURN = [
-    _row(SS, {"order_value": 50, "days_past_window": 5, "membership": "standard", "tenure_days": 100},
-         [("return_window_extension", 5), ("store_credit", 35), ("goodwill_voucher", 10)], [],
-         id="5 days late return of $50, standard member, bot: window +5 days, credit $35, voucher; no cash refund"),
-    _row(SS, {"order_value": 100, "days_past_window": 10, "membership": "gold"},
-         [("store_credit", 40), ("partial_refund", 20), ("goodwill_voucher", 10)],
-         [("return_window_extension", AGENT), ("store_credit", AGENT), ("partial_refund", AGENT)],
-         id="10 days late return of $100, gold, bot: credit cut to $40, refund cut to $20; 10-day window agent"),
-    _row(AGENT, {"order_value": 100, "days_past_window": 10, "membership": "gold"},
-         [("return_window_extension", 10), ("store_credit", 70), ("partial_refund", 40), ("goodwill_voucher", 10)],
-         [], id="10 days late return of $100, gold, agent: window +10, credit $70, refund $40, voucher"),
-    _row(AGENT, {"order_value": 100, "days_past_window": 10, "membership": "standard", "tenure_days": 400},
-         [("return_window_extension", 10), ("store_credit", 70), ("partial_refund", 40), ("goodwill_voucher", 10)],
-         [], id="10 days late return of $100, standard but 400 days' tenure, agent: cash refund allowed"),
-    _row(PEER, {"order_value": 100, "days_past_window": 20, "membership": "platinum"},
-         [("return_window_extension", 20), ("store_credit", 70), ("partial_refund", 40), ("goodwill_voucher", 10)],
-         [], id="20 days late return of $100, platinum, peer: window +20 (agent max 14), credit, refund, voucher"),
+    _row(
+        SS,
+        {"order_value": 50, "days_past_window": 5, "membership": "standard", "tenure_days": 100},
+        [("return_window_extension", 5), ("store_credit", 35), ("goodwill_voucher", 10)],
+        [],
+        id="5 days late return of $50, standard member, bot: window +5 days, credit $35, voucher; no cash refund",
+    ),
+    _row(
+        SS,
+        {"order_value": 100, "days_past_window": 10, "membership": "gold"},
+        [("store_credit", 40), ("partial_refund", 20), ("goodwill_voucher", 10)],
+        [("return_window_extension", AGENT), ("store_credit", AGENT), ("partial_refund", AGENT)],
+        id="10 days late return of $100, gold, bot: credit cut to $40, refund cut to $20; 10-day window agent",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 100, "days_past_window": 10, "membership": "gold"},
+        [("return_window_extension", 10), ("store_credit", 70), ("partial_refund", 40), ("goodwill_voucher", 10)],
+        [],
+        id="10 days late return of $100, gold, agent: window +10, credit $70, refund $40, voucher",
+    ),
+    _row(
+        AGENT,
+        {"order_value": 100, "days_past_window": 10, "membership": "standard", "tenure_days": 400},
+        [("return_window_extension", 10), ("store_credit", 70), ("partial_refund", 40), ("goodwill_voucher", 10)],
+        [],
+        id="10 days late return of $100, standard but 400 days' tenure, agent: cash refund allowed",
+    ),
+    _row(
+        PEER,
+        {"order_value": 100, "days_past_window": 20, "membership": "platinum"},
+        [("return_window_extension", 20), ("store_credit", 70), ("partial_refund", 40), ("goodwill_voucher", 10)],
+        [],
+        id="20 days late return of $100, platinum, peer: window +20 (agent max 14), credit, refund, voucher",
+    ),
 ]
 
 
@@ -197,16 +313,41 @@ def test_late_return(catalog, tier, facts, offers, beyond):
 
 # -- billing error: refund the wrong charge (our error, not an exception), voucher $10.
 BILLING_ERROR = [
-    _row(SS, {"disputed_amount": 40}, [("full_refund", 40), ("goodwill_voucher", 10)], [],
-         id="$40 wrong charge, bot: refund $40, voucher $10"),
-    _row(SS, {"disputed_amount": 120}, [("goodwill_voucher", 10)], [("full_refund", AGENT)],
-         id="$120 wrong charge, bot: voucher; refunding $120 needs agent (bot max $50)"),
-    _row(AGENT, {"disputed_amount": 120}, [("full_refund", 120), ("goodwill_voucher", 10)], [],
-         id="$120 wrong charge, agent: refund $120, voucher"),
-    _row(AGENT, {"disputed_amount": 600}, [("goodwill_voucher", 10)], [("full_refund", SUP)],
-         id="$600 wrong charge, agent: voucher; refund needs supervisor (peer max $500)"),
-    _row(SS, {"disputed_amount": 40, "recent_exceptions": 9}, [("full_refund", 40), ("goodwill_voucher", 10)], [],
-         id="$40 wrong charge, 9 recent exceptions, bot: unchanged (correcting our error is not an exception)"),
+    _row(
+        SS,
+        {"disputed_amount": 40},
+        [("full_refund", 40), ("goodwill_voucher", 10)],
+        [],
+        id="$40 wrong charge, bot: refund $40, voucher $10",
+    ),
+    _row(
+        SS,
+        {"disputed_amount": 120},
+        [("goodwill_voucher", 10)],
+        [("full_refund", AGENT)],
+        id="$120 wrong charge, bot: voucher; refunding $120 needs agent (bot max $50)",
+    ),
+    _row(
+        AGENT,
+        {"disputed_amount": 120},
+        [("full_refund", 120), ("goodwill_voucher", 10)],
+        [],
+        id="$120 wrong charge, agent: refund $120, voucher",
+    ),
+    _row(
+        AGENT,
+        {"disputed_amount": 600},
+        [("goodwill_voucher", 10)],
+        [("full_refund", SUP)],
+        id="$600 wrong charge, agent: voucher; refund needs supervisor (peer max $500)",
+    ),
+    _row(
+        SS,
+        {"disputed_amount": 40, "recent_exceptions": 9},
+        [("full_refund", 40), ("goodwill_voucher", 10)],
+        [],
+        id="$40 wrong charge, 9 recent exceptions, bot: unchanged (correcting our error is not an exception)",
+    ),
 ]
 
 
@@ -217,16 +358,34 @@ def test_billing_error(catalog, tier, facts, offers, beyond):
 
 # -- fee dispute: waive the fee or credit it (both adjustable), voucher $5.
 FEE_DISPUTE = [
-    _row(SS, {"disputed_amount": 20}, [("fee_waiver", 20), ("store_credit", 20), ("goodwill_voucher", 5)], [],
-         id="$20 fee, bot: waive $20, credit $20, voucher $5"),
-    _row(SS, {"disputed_amount": 40}, [("fee_waiver", 25), ("store_credit", 30), ("goodwill_voucher", 5)],
-         [("fee_waiver", AGENT), ("store_credit", AGENT)],
-         id="$40 fee, bot: waive $25 of it, or credit $30; the whole $40 needs agent"),
-    _row(AGENT, {"disputed_amount": 40}, [("fee_waiver", 40), ("store_credit", 40), ("goodwill_voucher", 5)], [],
-         id="$40 fee, agent: waive $40, credit $40, voucher"),
-    _row(AGENT, {"disputed_amount": 80}, [("fee_waiver", 50), ("store_credit", 60), ("goodwill_voucher", 5)],
-         [("fee_waiver", PEER), ("store_credit", PEER)],
-         id="$80 fee, agent: waive $50 of it, or credit $60; the whole $80 needs peer"),
+    _row(
+        SS,
+        {"disputed_amount": 20},
+        [("fee_waiver", 20), ("store_credit", 20), ("goodwill_voucher", 5)],
+        [],
+        id="$20 fee, bot: waive $20, credit $20, voucher $5",
+    ),
+    _row(
+        SS,
+        {"disputed_amount": 40},
+        [("fee_waiver", 25), ("store_credit", 30), ("goodwill_voucher", 5)],
+        [("fee_waiver", AGENT), ("store_credit", AGENT)],
+        id="$40 fee, bot: waive $25 of it, or credit $30; the whole $40 needs agent",
+    ),
+    _row(
+        AGENT,
+        {"disputed_amount": 40},
+        [("fee_waiver", 40), ("store_credit", 40), ("goodwill_voucher", 5)],
+        [],
+        id="$40 fee, agent: waive $40, credit $40, voucher",
+    ),
+    _row(
+        AGENT,
+        {"disputed_amount": 80},
+        [("fee_waiver", 50), ("store_credit", 60), ("goodwill_voucher", 5)],
+        [("fee_waiver", PEER), ("store_credit", PEER)],
+        id="$80 fee, agent: waive $50 of it, or credit $60; the whole $80 needs peer",
+    ),
 ]
 
 
@@ -238,18 +397,34 @@ def test_fee_dispute(catalog, tier, facts, offers, beyond):
 # -- missed payment: a payment plan (balance limits under payment_plans), late fee waived ($15),
 #    due date deferred 14 days (adjustable).
 MISSED_PAYMENT = [
-    _row(SS, {"debt_amount": 600},
-         [("payment_plan", 600), ("fee_waiver", 15), ("payment_deferral", 7)], [("payment_deferral", AGENT)],
-         id="$600 overdue, bot: payment plan, $15 late fee waived, 7-day deferral; 14 days needs agent"),
-    _row(AGENT, {"debt_amount": 600},
-         [("payment_plan", 600), ("fee_waiver", 15), ("payment_deferral", 14)], [],
-         id="$600 overdue, agent: payment plan, late fee waived, 14-day deferral"),
-    _row(SS, {"debt_amount": 3000},
-         [("fee_waiver", 15), ("payment_deferral", 7)], [("payment_plan", AGENT), ("payment_deferral", AGENT)],
-         id="$3000 overdue, bot: fee waived, 7-day deferral; a plan for $3000 needs agent (bot plans up to $1500)"),
-    _row(AGENT, {"debt_amount": 6000},
-         [("fee_waiver", 15), ("payment_deferral", 14)], [("payment_plan", PEER)],
-         id="$6000 overdue, agent: fee waived, deferral; the plan needs peer (agent plans up to $5000)"),
+    _row(
+        SS,
+        {"debt_amount": 600},
+        [("payment_plan", 600), ("fee_waiver", 15), ("payment_deferral", 7)],
+        [("payment_deferral", AGENT)],
+        id="$600 overdue, bot: payment plan, $15 late fee waived, 7-day deferral; 14 days needs agent",
+    ),
+    _row(
+        AGENT,
+        {"debt_amount": 600},
+        [("payment_plan", 600), ("fee_waiver", 15), ("payment_deferral", 14)],
+        [],
+        id="$600 overdue, agent: payment plan, late fee waived, 14-day deferral",
+    ),
+    _row(
+        SS,
+        {"debt_amount": 3000},
+        [("fee_waiver", 15), ("payment_deferral", 7)],
+        [("payment_plan", AGENT), ("payment_deferral", AGENT)],
+        id="$3000 overdue, bot: fee waived, 7-day deferral; a plan for $3000 needs agent (bot plans up to $1500)",
+    ),
+    _row(
+        AGENT,
+        {"debt_amount": 6000},
+        [("fee_waiver", 15), ("payment_deferral", 14)],
+        [("payment_plan", PEER)],
+        id="$6000 overdue, agent: fee waived, deferral; the plan needs peer (agent plans up to $5000)",
+    ),
 ]
 
 
@@ -260,18 +435,34 @@ def test_missed_payment(catalog, tier, facts, offers, beyond):
 
 # -- price drop: refund or credit the difference within 14 days of purchase; voucher $10.
 PRICE_DROP = [
-    _row(SS, {"price_difference": 25, "days_since_purchase": 5},
-         [("partial_refund", 25), ("store_credit", 25), ("goodwill_voucher", 10)], [],
-         id="$25 drop 5 days after purchase, bot: refund $25, credit $25, voucher"),
-    _row(SS, {"price_difference": 35, "days_since_purchase": 5},
-         [("store_credit", 35), ("goodwill_voucher", 10)], [("partial_refund", AGENT)],
-         id="$35 drop, bot: credit $35, voucher; refunding $35 needs agent (bot max $30)"),
-    _row(AGENT, {"price_difference": 110, "days_since_purchase": 5},
-         [("store_credit", 110), ("goodwill_voucher", 10)], [("partial_refund", PEER)],
-         id="$110 drop, agent: credit $110, voucher; refund needs peer (agent max $100)"),
-    _row(AGENT, {"price_difference": 25, "days_since_purchase": 20},
-         [("goodwill_voucher", 10)], [],
-         id="$25 drop 20 days after purchase, agent: voucher only; price protection is 14 days"),
+    _row(
+        SS,
+        {"price_difference": 25, "days_since_purchase": 5},
+        [("partial_refund", 25), ("store_credit", 25), ("goodwill_voucher", 10)],
+        [],
+        id="$25 drop 5 days after purchase, bot: refund $25, credit $25, voucher",
+    ),
+    _row(
+        SS,
+        {"price_difference": 35, "days_since_purchase": 5},
+        [("store_credit", 35), ("goodwill_voucher", 10)],
+        [("partial_refund", AGENT)],
+        id="$35 drop, bot: credit $35, voucher; refunding $35 needs agent (bot max $30)",
+    ),
+    _row(
+        AGENT,
+        {"price_difference": 110, "days_since_purchase": 5},
+        [("store_credit", 110), ("goodwill_voucher", 10)],
+        [("partial_refund", PEER)],
+        id="$110 drop, agent: credit $110, voucher; refund needs peer (agent max $100)",
+    ),
+    _row(
+        AGENT,
+        {"price_difference": 25, "days_since_purchase": 20},
+        [("goodwill_voucher", 10)],
+        [],
+        id="$25 drop 20 days after purchase, agent: voucher only; price protection is 14 days",
+    ),
 ]
 
 
@@ -283,19 +474,34 @@ def test_price_drop(catalog, tier, facts, offers, beyond):
 # -- late cancellation: the renewal refunded within 7 days; half of it (adjustable); a month's
 #    service credit; voucher $5.
 LATE_CANCELLATION = [
-    _row(SS, {"monthly_fee": 20, "days_past_window": 3},
-         [("full_refund", 20), ("partial_refund", 10), ("service_credit", 20), ("goodwill_voucher", 5)], [],
-         id="$20 renewal cancelled 3 days late, bot: refund $20, half $10, credit $20, voucher"),
-    _row(SS, {"monthly_fee": 50, "days_past_window": 3},
-         [("partial_refund", 15), ("goodwill_voucher", 5)],
-         [("full_refund", AGENT), ("partial_refund", AGENT), ("service_credit", AGENT)],
-         id="$50 renewal, bot: refund cut to $15, voucher; refund, $25 half, credit need agent"),
-    _row(AGENT, {"monthly_fee": 50, "days_past_window": 3},
-         [("full_refund", 50), ("partial_refund", 25), ("service_credit", 50), ("goodwill_voucher", 5)], [],
-         id="$50 renewal, agent: refund $50, half $25, credit $50, voucher"),
-    _row(AGENT, {"monthly_fee": 50, "days_past_window": 10},
-         [("partial_refund", 25), ("service_credit", 50), ("goodwill_voucher", 5)], [],
-         id="$50 renewal cancelled 10 days late, agent: no full refund after 7 days; half, credit, voucher"),
+    _row(
+        SS,
+        {"monthly_fee": 20, "days_past_window": 3},
+        [("full_refund", 20), ("partial_refund", 10), ("service_credit", 20), ("goodwill_voucher", 5)],
+        [],
+        id="$20 renewal cancelled 3 days late, bot: refund $20, half $10, credit $20, voucher",
+    ),
+    _row(
+        SS,
+        {"monthly_fee": 50, "days_past_window": 3},
+        [("partial_refund", 15), ("goodwill_voucher", 5)],
+        [("full_refund", AGENT), ("partial_refund", AGENT), ("service_credit", AGENT)],
+        id="$50 renewal, bot: refund cut to $15, voucher; refund, $25 half, credit need agent",
+    ),
+    _row(
+        AGENT,
+        {"monthly_fee": 50, "days_past_window": 3},
+        [("full_refund", 50), ("partial_refund", 25), ("service_credit", 50), ("goodwill_voucher", 5)],
+        [],
+        id="$50 renewal, agent: refund $50, half $25, credit $50, voucher",
+    ),
+    _row(
+        AGENT,
+        {"monthly_fee": 50, "days_past_window": 10},
+        [("partial_refund", 25), ("service_credit", 50), ("goodwill_voucher", 5)],
+        [],
+        id="$50 renewal cancelled 10 days late, agent: no full refund after 7 days; half, credit, voucher",
+    ),
 ]
 
 
@@ -307,20 +513,41 @@ def test_late_cancellation(catalog, tier, facts, offers, beyond):
 # -- service outage: a month refunded from 72 hours (agent and up), half a month's credit from 24,
 #    a quarter from 4; voucher $5. None counts as an exception.
 SERVICE_OUTAGE = [
-    _row(SS, {"monthly_fee": 40, "outage_hours": 2}, [("goodwill_voucher", 5)], [],
-         id="$40 plan down 2 hours, bot: voucher only; credit starts at 4 hours"),
-    _row(SS, {"monthly_fee": 40, "outage_hours": 30},
-         [("service_credit", 20), ("service_credit", 10), ("goodwill_voucher", 5)], [],
-         id="$40 plan down 30 hours, bot: half-month credit $20, quarter credit $10, voucher"),
-    _row(SS, {"monthly_fee": 40, "outage_hours": 80},
-         [("service_credit", 20), ("service_credit", 10), ("goodwill_voucher", 5)], [("partial_refund", AGENT)],
-         id="$40 plan down 80 hours, bot: credits and voucher; the bot never refunds an outage, agent can"),
-    _row(AGENT, {"monthly_fee": 40, "outage_hours": 80},
-         [("partial_refund", 40), ("service_credit", 20), ("service_credit", 10), ("goodwill_voucher", 5)], [],
-         id="$40 plan down 80 hours, agent: month refunded $40, credits, voucher"),
-    _row(AGENT, {"monthly_fee": 120, "outage_hours": 80},
-         [("service_credit", 30), ("goodwill_voucher", 5)], [("partial_refund", SUP), ("service_credit", PEER)],
-         id="$120 plan down 80 hours, agent: quarter credit $30, voucher; $60 credit peer, $120 refund supervisor"),
+    _row(
+        SS,
+        {"monthly_fee": 40, "outage_hours": 2},
+        [("goodwill_voucher", 5)],
+        [],
+        id="$40 plan down 2 hours, bot: voucher only; credit starts at 4 hours",
+    ),
+    _row(
+        SS,
+        {"monthly_fee": 40, "outage_hours": 30},
+        [("service_credit", 20), ("service_credit", 10), ("goodwill_voucher", 5)],
+        [],
+        id="$40 plan down 30 hours, bot: half-month credit $20, quarter credit $10, voucher",
+    ),
+    _row(
+        SS,
+        {"monthly_fee": 40, "outage_hours": 80},
+        [("service_credit", 20), ("service_credit", 10), ("goodwill_voucher", 5)],
+        [("partial_refund", AGENT)],
+        id="$40 plan down 80 hours, bot: credits and voucher; the bot never refunds an outage, agent can",
+    ),
+    _row(
+        AGENT,
+        {"monthly_fee": 40, "outage_hours": 80},
+        [("partial_refund", 40), ("service_credit", 20), ("service_credit", 10), ("goodwill_voucher", 5)],
+        [],
+        id="$40 plan down 80 hours, agent: month refunded $40, credits, voucher",
+    ),
+    _row(
+        AGENT,
+        {"monthly_fee": 120, "outage_hours": 80},
+        [("service_credit", 30), ("goodwill_voucher", 5)],
+        [("partial_refund", SUP), ("service_credit", PEER)],
+        id="$120 plan down 80 hours, agent: quarter credit $30, voucher; $60 credit peer, $120 refund supervisor",
+    ),
 ]
 
 
@@ -330,16 +557,27 @@ def test_service_outage(catalog, tier, facts, offers, beyond):
 
 
 def test_every_situation_has_a_table_at_self_service_and_agent(catalog):
-    tables = {"late_delivery": LATE_DELIVERY, "lost_package": LOST_PACKAGE, "damaged_item": DAMAGED_ITEM,
-              "wrong_item": WRONG_ITEM, "unexpected_package": UNEXPECTED_PACKAGE, "late_return": LATE_RETURN,
-              "billing_error": BILLING_ERROR, "fee_dispute": FEE_DISPUTE, "missed_payment": MISSED_PAYMENT,
-              "price_drop": PRICE_DROP, "late_cancellation": LATE_CANCELLATION, "service_outage": SERVICE_OUTAGE}
+    tables = {
+        "late_delivery": LATE_DELIVERY,
+        "lost_package": LOST_PACKAGE,
+        "damaged_item": DAMAGED_ITEM,
+        "wrong_item": WRONG_ITEM,
+        "unexpected_package": UNEXPECTED_PACKAGE,
+        "late_return": LATE_RETURN,
+        "billing_error": BILLING_ERROR,
+        "fee_dispute": FEE_DISPUTE,
+        "missed_payment": MISSED_PAYMENT,
+        "price_drop": PRICE_DROP,
+        "late_cancellation": LATE_CANCELLATION,
+        "service_outage": SERVICE_OUTAGE,
+    }
     assert set(tables) == set(catalog.situation_ids)
     for situation, rows in tables.items():
         assert {SS, AGENT} <= {row.values[0] for row in rows}, situation
 
 
 # -- the details an agent sees on one offer ---------------------------------------------------------
+
 
 def test_reduced_offer_says_what_it_was_cut_from_and_which_cap_cut_it(catalog):
     result = options(catalog, Case.build(catalog, "damaged_item", {"order_value": 80, "days_since_delivery": 3}), SS)
@@ -357,22 +595,46 @@ def test_reduced_offer_says_what_it_was_cut_from_and_which_cap_cut_it(catalog):
 # -- eligibility: outside the situation's window, nobody offers anything; an agent reviews it -------
 
 INELIGIBLE = [
-    pytest.param("damaged_item", {"order_value": 80, "days_since_delivery": 31},
-                 "damage is reported within 30 days of delivery", id="damage reported 31 days after delivery"),
-    pytest.param("late_delivery", {"order_value": 80, "days_late": 0},
-                 "not past its promised date", id="order not late yet"),
-    pytest.param("lost_package", {"order_value": 80, "days_since_purchase": 120},
-                 "within 90 days of purchase", id="lost parcel claimed 120 days after purchase"),
-    pytest.param("wrong_item", {"order_value": 80, "days_since_delivery": 45},
-                 "within 30 days of delivery", id="wrong item reported 45 days after delivery"),
-    pytest.param("late_return", {"order_value": 80, "days_past_window": 61},
-                 "more than 60 days after the window", id="return 61 days after the window"),
-    pytest.param("price_drop", {"price_difference": 20, "days_since_purchase": 40},
-                 "30 days after purchase", id="price drop 40 days after purchase"),
-    pytest.param("late_cancellation", {"monthly_fee": 20, "days_past_window": 35},
-                 "within 30 days", id="cancellation 35 days late"),
-    pytest.param("service_outage", {"monthly_fee": 20, "outage_hours": 0},
-                 "under an hour", id="outage under an hour"),
+    pytest.param(
+        "damaged_item",
+        {"order_value": 80, "days_since_delivery": 31},
+        "damage is reported within 30 days of delivery",
+        id="damage reported 31 days after delivery",
+    ),
+    pytest.param(
+        "late_delivery", {"order_value": 80, "days_late": 0}, "not past its promised date", id="order not late yet"
+    ),
+    pytest.param(
+        "lost_package",
+        {"order_value": 80, "days_since_purchase": 120},
+        "within 90 days of purchase",
+        id="lost parcel claimed 120 days after purchase",
+    ),
+    pytest.param(
+        "wrong_item",
+        {"order_value": 80, "days_since_delivery": 45},
+        "within 30 days of delivery",
+        id="wrong item reported 45 days after delivery",
+    ),
+    pytest.param(
+        "late_return",
+        {"order_value": 80, "days_past_window": 61},
+        "more than 60 days after the window",
+        id="return 61 days after the window",
+    ),
+    pytest.param(
+        "price_drop",
+        {"price_difference": 20, "days_since_purchase": 40},
+        "30 days after purchase",
+        id="price drop 40 days after purchase",
+    ),
+    pytest.param(
+        "late_cancellation",
+        {"monthly_fee": 20, "days_past_window": 35},
+        "within 30 days",
+        id="cancellation 35 days late",
+    ),
+    pytest.param("service_outage", {"monthly_fee": 20, "outage_hours": 0}, "under an hour", id="outage under an hour"),
 ]
 
 
@@ -399,17 +661,39 @@ def test_ineligible_case_does_not_ask_for_facts_it_no_longer_needs(catalog):
 # -- frequency caps: a customer's recent exceptions move favours up a tier ---------------------------
 
 FREQUENCY = [
-    pytest.param(SS, 1, [("partial_refund", 24), ("store_credit", 30), ("goodwill_voucher", 10)],
-                 id="1 recent exception, bot: as usual"),
+    pytest.param(
+        SS,
+        1,
+        [("partial_refund", 24), ("store_credit", 30), ("goodwill_voucher", 10)],
+        id="1 recent exception, bot: as usual",
+    ),
     pytest.param(SS, 2, [], id="2 recent exceptions (bot max 2), bot: nothing; all to agent"),
-    pytest.param(AGENT, 2, [("replacement", 80), ("partial_refund", 24), ("store_credit", 32),
-                            ("full_refund", 80), ("goodwill_voucher", 10)],
-                 id="2 recent exceptions, agent: everything (agent max 3)"),
+    pytest.param(
+        AGENT,
+        2,
+        [
+            ("replacement", 80),
+            ("partial_refund", 24),
+            ("store_credit", 32),
+            ("full_refund", 80),
+            ("goodwill_voucher", 10),
+        ],
+        id="2 recent exceptions, agent: everything (agent max 3)",
+    ),
     pytest.param(AGENT, 3, [], id="3 recent exceptions (agent max 3), agent: nothing; all to peer"),
     pytest.param(SUP, 6, [], id="6 recent exceptions (supervisor max 6), supervisor: nothing; all to manager"),
-    pytest.param(MGR, 40, [("replacement", 80), ("partial_refund", 24), ("store_credit", 32),
-                           ("full_refund", 80), ("goodwill_voucher", 10)],
-                 id="40 recent exceptions, manager: no frequency limit"),
+    pytest.param(
+        MGR,
+        40,
+        [
+            ("replacement", 80),
+            ("partial_refund", 24),
+            ("store_credit", 32),
+            ("full_refund", 80),
+            ("goodwill_voucher", 10),
+        ],
+        id="40 recent exceptions, manager: no frequency limit",
+    ),
 ]
 
 
@@ -442,6 +726,7 @@ def test_remedies_that_are_not_exceptions_ignore_the_frequency_cap(catalog):
 
 # -- `when` conditions --------------------------------------------------------------------------
 
+
 def test_customer_at_fault_blocks_a_full_refund_for_damage(catalog):
     facts = {"order_value": 80, "days_since_delivery": 3, "customer_at_fault": True}
     result = options(catalog, Case.build(catalog, "damaged_item", facts), AGENT)
@@ -453,13 +738,16 @@ def test_customer_at_fault_blocks_a_full_refund_for_damage(catalog):
     assert verdict.status == "outside_policy" and verdict.alternatives and verdict.handoff
 
 
-@pytest.mark.parametrize("membership, tenure, cash", [
-    pytest.param("standard", 100, False, id="standard, 100 days: no cash refund"),
-    pytest.param("silver", 364, False, id="silver, 364 days: no cash refund"),
-    pytest.param("silver", 365, True, id="silver, 365 days: cash refund"),
-    pytest.param("gold", 0, True, id="gold, new: cash refund"),
-    pytest.param("platinum", 0, True, id="platinum, new: cash refund"),
-])
+@pytest.mark.parametrize(
+    "membership, tenure, cash",
+    [
+        pytest.param("standard", 100, False, id="standard, 100 days: no cash refund"),
+        pytest.param("silver", 364, False, id="silver, 364 days: no cash refund"),
+        pytest.param("silver", 365, True, id="silver, 365 days: cash refund"),
+        pytest.param("gold", 0, True, id="gold, new: cash refund"),
+        pytest.param("platinum", 0, True, id="platinum, new: cash refund"),
+    ],
+)
 def test_late_return_cash_refund_needs_gold_platinum_or_a_year(catalog, membership, tenure, cash):
     facts = {"order_value": 100, "days_past_window": 5, "membership": membership, "tenure_days": tenure}
     result = options(catalog, Case.build(catalog, "late_return", facts), AGENT)
@@ -478,13 +766,19 @@ def test_late_return_cash_refund_defaults_to_a_standard_new_customer(catalog):
 
 # -- missing facts -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("situation, facts, missing", [
-    pytest.param("damaged_item", {"order_value": 80}, ("days_since_delivery",), id="damage: when was it delivered?"),
-    pytest.param("late_delivery", {}, ("days_late", "order_value"), id="late delivery: how late, what value?"),
-    pytest.param("lost_package", {"order_value": 80}, ("days_since_purchase",), id="lost: when was it bought?"),
-    pytest.param("missed_payment", {}, ("debt_amount",), id="missed payment: how much is overdue?"),
-    pytest.param("service_outage", {"outage_hours": 30}, ("monthly_fee",), id="outage: what is the monthly fee?"),
-])
+
+@pytest.mark.parametrize(
+    "situation, facts, missing",
+    [
+        pytest.param(
+            "damaged_item", {"order_value": 80}, ("days_since_delivery",), id="damage: when was it delivered?"
+        ),
+        pytest.param("late_delivery", {}, ("days_late", "order_value"), id="late delivery: how late, what value?"),
+        pytest.param("lost_package", {"order_value": 80}, ("days_since_purchase",), id="lost: when was it bought?"),
+        pytest.param("missed_payment", {}, ("debt_amount",), id="missed payment: how much is overdue?"),
+        pytest.param("service_outage", {"outage_hours": 30}, ("monthly_fee",), id="outage: what is the monthly fee?"),
+    ],
+)
 def test_missing_facts_are_asked_for_not_refused(catalog, situation, facts, missing):
     result = options(catalog, Case.build(catalog, situation, facts), SS)
     assert result.offers == () and result.blocked == ()
@@ -494,6 +788,7 @@ def test_missing_facts_are_asked_for_not_refused(catalog, situation, facts, miss
 
 
 # -- check(): may this actor give this exact thing? --------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def damaged80(catalog):
@@ -508,16 +803,43 @@ def test_check_allowed_cites_the_rule_and_the_cap(catalog, damaged80):
     assert check(catalog, damaged80, "replacement", None, AGENT).allowed
 
 
-@pytest.mark.parametrize("remedy, size, tier, needed, blocking_cap", [
-    pytest.param("full_refund", None, SS, AGENT, "damaged_item.full_refund.caps.self_service.max_amount",
-                 id="bot, $80 full refund: agent (bot max $40)"),
-    pytest.param("partial_refund", "30", SS, AGENT, "damaged_item.partial_refund.caps.self_service.max_amount",
-                 id="bot, $30 refund: agent (bot max $25)"),
-    pytest.param("partial_refund", "60", AGENT, PEER, "damaged_item.partial_refund.caps.agent.max_percent",
-                 id="agent, $60 refund on $80: peer (agent max 50%)"),
-    pytest.param("store_credit", "70", AGENT, PEER, "damaged_item.store_credit.caps.agent.max_percent",
-                 id="agent, $70 credit on $80: peer (agent max 60% = $48)"),
-])
+@pytest.mark.parametrize(
+    "remedy, size, tier, needed, blocking_cap",
+    [
+        pytest.param(
+            "full_refund",
+            None,
+            SS,
+            AGENT,
+            "damaged_item.full_refund.caps.self_service.max_amount",
+            id="bot, $80 full refund: agent (bot max $40)",
+        ),
+        pytest.param(
+            "partial_refund",
+            "30",
+            SS,
+            AGENT,
+            "damaged_item.partial_refund.caps.self_service.max_amount",
+            id="bot, $30 refund: agent (bot max $25)",
+        ),
+        pytest.param(
+            "partial_refund",
+            "60",
+            AGENT,
+            PEER,
+            "damaged_item.partial_refund.caps.agent.max_percent",
+            id="agent, $60 refund on $80: peer (agent max 50%)",
+        ),
+        pytest.param(
+            "store_credit",
+            "70",
+            AGENT,
+            PEER,
+            "damaged_item.store_credit.caps.agent.max_percent",
+            id="agent, $70 credit on $80: peer (agent max 60% = $48)",
+        ),
+    ],
+)
 def test_check_needs_tier_names_the_tier_and_the_cap(catalog, damaged80, remedy, size, tier, needed, blocking_cap):
     verdict = check(catalog, damaged80, remedy, size, tier)
     assert verdict.status == "needs_tier" and verdict.required_tier == needed
@@ -586,11 +908,12 @@ def test_check_picks_the_rule_that_fits_when_a_remedy_has_two(catalog):
 
 
 def test_check_unknown_remedy_is_a_case_error(catalog, damaged80):
-    with pytest.raises(CaseError, match="unknown remedy 'cash'.*full_refund"):
+    with pytest.raises(CaseError, match=r"unknown remedy 'cash'.*full_refund"):
         check(catalog, damaged80, "cash", "10", SS)
 
 
 # -- judge_ask(): "what would be fair?" -------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def damaged200(catalog):
@@ -610,12 +933,15 @@ def test_fair_ask_percent_of_the_order(catalog, damaged80):
     assert result.asked == Decimal("20.00") and result.verdict == "accept"
 
 
-@pytest.mark.parametrize("asked, counter, needs", [
-    pytest.param("80", "70", PEER, id="agent, $200 order, asks $80: counter $70 (halfway from $60)"),
-    pytest.param("140", "75", PEER, id="agent, $200 order, asks $140: counter $75 (agent cap), peer could"),
-    pytest.param("200", "75", SUP, id="agent, $200 order, asks all $200: counter $75, supervisor could"),
-    pytest.param("250", "75", None, id="agent, $200 order, asks $250: counter $75, nobody could"),
-])
+@pytest.mark.parametrize(
+    "asked, counter, needs",
+    [
+        pytest.param("80", "70", PEER, id="agent, $200 order, asks $80: counter $70 (halfway from $60)"),
+        pytest.param("140", "75", PEER, id="agent, $200 order, asks $140: counter $75 (agent cap), peer could"),
+        pytest.param("200", "75", SUP, id="agent, $200 order, asks all $200: counter $75, supervisor could"),
+        pytest.param("250", "75", None, id="agent, $200 order, asks $250: counter $75, nobody could"),
+    ],
+)
 def test_fair_ask_counter_splits_the_difference_within_the_cap(catalog, damaged200, asked, counter, needs):
     result = judge_ask(catalog, damaged200, AGENT, amount=asked)
     assert result.verdict == "counter" and result.accepted is None
@@ -665,6 +991,7 @@ def test_fair_ask_needs_exactly_one_of_amount_or_percent(catalog, damaged80):
 
 
 # -- plan_for(): "how much can you afford each week?" ------------------------------------------------
+
 
 def test_plan_customer_figure_accepted_when_it_fits(catalog):
     result = plan_for(catalog, "600", "60", SS)

@@ -15,19 +15,26 @@ from makegood_rasa.intent_classifier import MakegoodIntentClassifier, normalise
 pytestmark = pytest.mark.unit
 
 EXAMPLES = {
-    "billing_error": ["you charged me $89 twice", "I was billed 45 dollars too much",
-                      "double charge of $12.50 on my card", "the invoice total is wrong",
-                      "charged twice for one order"],
-    "late_delivery": ["my order is 5 days late", "order MG-10421 should have arrived last week",
-                      "the parcel is overdue", "still waiting, it was due on friday",
-                      "delivery is running two weeks behind"],
+    "billing_error": [
+        "you charged me $89 twice",
+        "I was billed 45 dollars too much",
+        "double charge of $12.50 on my card",
+        "the invoice total is wrong",
+        "charged twice for one order",
+    ],
+    "late_delivery": [
+        "my order is 5 days late",
+        "order MG-10421 should have arrived last week",
+        "the parcel is overdue",
+        "still waiting, it was due on friday",
+        "delivery is running two weeks behind",
+    ],
     "greet": ["hi", "hello there", "good morning", "hey", "hiya"],
 }
 
 
 def training_data() -> TrainingData:
-    return TrainingData([Message(data={"text": t, "intent": i})
-                         for i, texts in EXAMPLES.items() for t in texts])
+    return TrainingData([Message(data={"text": t, "intent": i}) for i, texts in EXAMPLES.items() for t in texts])
 
 
 @pytest.fixture
@@ -42,14 +49,13 @@ def context() -> ExecutionContext:
 
 def make(storage, context, **config) -> MakegoodIntentClassifier:
     return MakegoodIntentClassifier.create(
-        {**MakegoodIntentClassifier.get_default_config(), **config},
-        storage, Resource("intent_classifier"), context)
+        {**MakegoodIntentClassifier.get_default_config(), **config}, storage, Resource("intent_classifier"), context
+    )
 
 
 def test_normalise_masks_entities_and_evens_out_spelling():
     assert normalise("You charged me $89 on MG-10421") == "you charged me  amount  on  orderid "
-    assert normalise("I can't BELIEVE it won't come, sooooo late") == \
-        "i can not believe it will not come, soo late"
+    assert normalise("I can't BELIEVE it won't come, sooooo late") == "i can not believe it will not come, soo late"
     # Two readings of one span ("2 days": days and hours) are masked once.
     assert normalise("it's been 2 days").count("duration") == 1
 
@@ -100,8 +106,8 @@ def test_persisted_model_predicts_the_same(storage, context):
     classifier = make(storage, context, calibration_folds=2)
     classifier.train(training_data())
     loaded = MakegoodIntentClassifier.load(
-        MakegoodIntentClassifier.get_default_config(), storage, Resource("intent_classifier"),
-        context)
+        MakegoodIntentClassifier.get_default_config(), storage, Resource("intent_classifier"), context
+    )
     texts = ["my parcel is late", "hey there", "wrong charge of $5"]
     assert loaded._temperature == classifier._temperature
     assert np.allclose(loaded.predict(texts), classifier.predict(texts))
@@ -109,8 +115,8 @@ def test_persisted_model_predicts_the_same(storage, context):
 
 def test_untrained_component_leaves_messages_alone(storage, context):
     classifier = MakegoodIntentClassifier.load(
-        MakegoodIntentClassifier.get_default_config(), storage, Resource("never_trained"),
-        context)
+        MakegoodIntentClassifier.get_default_config(), storage, Resource("never_trained"), context
+    )
     message = Message(data={"text": "hello"})
     classifier.process([message])
     assert message.get("intent") is None
@@ -130,16 +136,21 @@ from makegood_rasa.intent_classifier import CLARIFY_INTENT, decide  # noqa: E402
 
 
 def with_dense(message: Message, vector) -> Message:
-    message.add_features(Features(np.asarray(vector, dtype=np.float32)[None, :], "sentence", "text",
-                                  "MakegoodSentenceFeaturizer"))
+    message.add_features(
+        Features(np.asarray(vector, dtype=np.float32)[None, :], "sentence", "text", "MakegoodSentenceFeaturizer")
+    )
     return message
 
 
 def test_dense_sentence_features_are_concatenated_with_tfidf(storage, context):
     # The same words, told apart only by the dense feature an earlier featurizer set.
-    data = TrainingData([with_dense(Message(data={"text": f"thing {i}", "intent": intent}), vector)
-                         for i in range(6)
-                         for intent, vector in (("billing_error", [1.0, 0.0]), ("greet", [0.0, 1.0]))])
+    data = TrainingData(
+        [
+            with_dense(Message(data={"text": f"thing {i}", "intent": intent}), vector)
+            for i in range(6)
+            for intent, vector in (("billing_error", [1.0, 0.0]), ("greet", [0.0, 1.0]))
+        ]
+    )
     classifier = make(storage, context, temperature=1.0, dense_weight=3.0)
     classifier.train(data)
     billing = with_dense(Message(data={"text": "thing"}), [1.0, 0.0])
@@ -154,8 +165,9 @@ def test_dense_sentence_features_are_concatenated_with_tfidf(storage, context):
 
 
 def test_dense_weight_zero_is_the_tfidf_model(storage, context, tmp_path):
-    data = TrainingData([with_dense(Message(data={"text": t, "intent": i}), [0.5, 0.5])
-                         for i, texts in EXAMPLES.items() for t in texts])
+    data = TrainingData(
+        [with_dense(Message(data={"text": t, "intent": i}), [0.5, 0.5]) for i, texts in EXAMPLES.items() for t in texts]
+    )
     plain = make(storage, context, temperature=1.0)
     plain.train(training_data())
     (tmp_path / "zero").mkdir()
@@ -172,12 +184,12 @@ def ranking(*pairs):
 def test_decide_asks_only_between_two_close_situations():
     close = ranking(("late_delivery", 0.45), ("lost_package", 0.40), ("greet", 0.15))
     assert decide(close, threshold=0.4, margin=0.1) == ["late_delivery", "lost_package"]
-    assert decide(close, threshold=0.4, margin=0.0) is None                 # clarifying off
-    assert decide(close, threshold=0.9, margin=0.1) is None                 # together too unlikely
+    assert decide(close, threshold=0.4, margin=0.0) is None  # clarifying off
+    assert decide(close, threshold=0.9, margin=0.1) is None  # together too unlikely
     far = ranking(("late_delivery", 0.80), ("lost_package", 0.15))
     assert decide(far, threshold=0.4, margin=0.5) is None
     ordinary = ranking(("ask_order_status", 0.45), ("late_delivery", 0.42))
-    assert decide(ordinary, threshold=0.4, margin=0.1) is None              # not two situations
+    assert decide(ordinary, threshold=0.4, margin=0.1) is None  # not two situations
 
 
 def test_close_situations_become_clarify_situation_with_both_candidates(storage, context):

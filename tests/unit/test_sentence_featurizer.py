@@ -36,11 +36,13 @@ def test_encoder_is_loaded_once_per_process():
 
 
 def test_embeddings_are_unit_vectors_that_put_paraphrases_together():
-    vectors = sf.get_encoder().encode([
-        "my parcel hasn't arrived yet and it was due days ago",
-        "the delivery is late, still waiting for my order",
-        "what payment methods do you accept",
-    ])
+    vectors = sf.get_encoder().encode(
+        [
+            "my parcel hasn't arrived yet and it was due days ago",
+            "the delivery is late, still waiting for my order",
+            "what payment methods do you accept",
+        ]
+    )
     assert vectors.shape == (3, sf.EMBEDDING_DIM)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     similar, unrelated = vectors[0] @ vectors[1], vectors[0] @ vectors[2]
@@ -56,10 +58,14 @@ def test_batching_does_not_change_the_embedding():
 
 def test_component_sets_a_dense_sentence_feature_at_training_and_inference(tmp_path, context):
     featurizer = sf.MakegoodSentenceFeaturizer.create(
-        sf.MakegoodSentenceFeaturizer.get_default_config(), LocalModelStorage(tmp_path),
-        Resource("featurizer"), context)
-    data = TrainingData([Message(data={"text": "you charged me twice", "intent": "billing_error"}),
-                         Message(data={"text": "hello", "intent": "greet"})])
+        sf.MakegoodSentenceFeaturizer.get_default_config(), LocalModelStorage(tmp_path), Resource("featurizer"), context
+    )
+    data = TrainingData(
+        [
+            Message(data={"text": "you charged me twice", "intent": "billing_error"}),
+            Message(data={"text": "hello", "intent": "greet"}),
+        ]
+    )
     featurizer.process_training_data(data)
     message = Message(data={"text": "you charged me twice"})
     featurizer.process([message])
@@ -74,8 +80,9 @@ def test_component_sets_a_dense_sentence_feature_at_training_and_inference(tmp_p
 def test_spacy_pipeline_resolves_from_the_project_not_the_cwd(tmp_path, monkeypatch, context):
     monkeypatch.chdir(tmp_path)
     assert sf.resolve_spacy_path("models/spacy/makegood_en") == ROOT / "models" / "spacy" / "makegood_en"
-    component = sf.SpacyNLP.create({"model": "models/spacy/makegood_en"}, LocalModelStorage(tmp_path),
-                                   Resource("spacy"), context)
+    component = sf.SpacyNLP.create(
+        {"model": "models/spacy/makegood_en"}, LocalModelStorage(tmp_path), Resource("spacy"), context
+    )
     doc = component.provide().model("you charged me $89 on MG-10421")
     assert {e.label_ for e in doc.ents} >= {"amount", "order_id"}
     assert component.provide().model_name == "models/spacy/makegood_en"  # fingerprint: no cwd in it
@@ -87,8 +94,10 @@ def test_spacy_loader_keeps_the_name_rasa_wires_the_tokenizer_by():
     assert registered.clazz is sf.SpacyNLP
     # The recipe finds the model provider of SpacyNLP's processing node by class name.
     assert registered.model_from == sf.SpacyNLP.__name__ == "SpacyNLP"
-    assert {DefaultV1Recipe.ComponentType.MODEL_LOADER,
-            DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER} <= registered.types
+    assert {
+        DefaultV1Recipe.ComponentType.MODEL_LOADER,
+        DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
+    } <= registered.types
 
 
 def test_the_project_config_makes_a_valid_graph():
@@ -99,5 +108,6 @@ def test_the_project_config_makes_a_valid_graph():
 
     config = rasa.shared.utils.io.read_config_file(ROOT / "rasa_project" / "config.yml")
     model_config = Recipe.recipe_for_name("default.v1").graph_config_for_recipe(
-        config, {}, training_type=TrainingType.BOTH)
+        config, {}, training_type=TrainingType.BOTH
+    )
     rasa.engine.validation.validate(model_config)

@@ -8,11 +8,16 @@ or approve remedies.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from makegood.accounts.schema import ROLES
 from makegood.accounts.store import (
-    DEMO_ACCOUNTS, AccountError, AccountStore, SignIn, User, csrf_ok, secret_hash, seed_demo_accounts,
+    DEMO_ACCOUNTS,
+    AccountError,
+    AccountStore,
+    SignIn,
+    User,
+    csrf_ok,
+    secret_hash,
+    seed_demo_accounts,
 )
 from makegood.accounts.throttle import ThrottlePolicy
 from makegood.policy.tiers import Tier
@@ -21,13 +26,13 @@ _TIERS = {"agent": Tier.AGENT, "supervisor": Tier.SUPERVISOR}
 REVIEW_ROLES = ("reviewer", "supervisor", "admin")
 
 
-def tier_for_role(role: str) -> Optional[Tier]:
+def tier_for_role(role: str) -> Tier | None:
     """The authority tier of a role: agent -> AGENT, supervisor -> SUPERVISOR; None for
     reviewers, admins (and anything else): they cannot propose or approve remedies."""
     return _TIERS.get(str(role or "").strip().lower())
 
 
-def ledger_role(role: str) -> Optional[str]:
+def ledger_role(role: str) -> str | None:
     """The role string `Ledger.decide` expects ("agent" / "supervisor"); None when the role
     may not decide proposals."""
     tier = tier_for_role(role)
@@ -40,6 +45,18 @@ def may_review(role: str) -> bool:
 
 
 __all__ = [
-    "AccountError", "AccountStore", "DEMO_ACCOUNTS", "REVIEW_ROLES", "ROLES", "SignIn", "ThrottlePolicy", "User",
-    "csrf_ok", "ledger_role", "may_review", "secret_hash", "seed_demo_accounts", "tier_for_role",
+    "DEMO_ACCOUNTS",
+    "REVIEW_ROLES",
+    "ROLES",
+    "AccountError",
+    "AccountStore",
+    "SignIn",
+    "ThrottlePolicy",
+    "User",
+    "csrf_ok",
+    "ledger_role",
+    "may_review",
+    "secret_hash",
+    "seed_demo_accounts",
+    "tier_for_role",
 ]

@@ -21,7 +21,8 @@ import argparse
 import contextlib
 import getpass
 import sys
-from typing import Any, Callable, Iterator, Optional, TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 from makegood.errors import MakegoodError
 
@@ -43,8 +44,12 @@ def add_commands(sub, add) -> None:
     p = add(users, "revoke-tokens", cmd_users_revoke_tokens, "revoke a user's API tokens (all, or one by --id)")
     p.add_argument("name")
     p.add_argument("--id", dest="token_id", help="revoke only this token (its id from `makegood users tokens`)")
-    add(users, "remove", cmd_users_remove, "delete a user, their sessions and tokens (the ledger keeps the name "
-                                           "on past decisions)").add_argument("name")
+    add(
+        users,
+        "remove",
+        cmd_users_remove,
+        "delete a user, their sessions and tokens (the ledger keeps the name on past decisions)",
+    ).add_argument("name")
     add(users, "unlock", cmd_users_unlock, "clear a user's failed sign-in counter and lockout").add_argument("name")
     p = add(users, "signin-failures", cmd_users_signin_failures, "the newest failed sign-ins (who, address, when)")
     p.add_argument("name", nargs="?")
@@ -80,8 +85,7 @@ def _emit(args: argparse.Namespace, result: Any, human: Callable[[Any], str]) ->
     print(dumps(result, indent=2, sort_keys=True) if getattr(args, "json", False) else human(result))
 
 
-def read_password(from_stdin: bool, stdin: Optional[TextIO] = None,
-                  prompt: Callable[[str], str] = getpass.getpass) -> str:
+def read_password(from_stdin: bool, stdin: TextIO | None = None, prompt: Callable[[str], str] = getpass.getpass) -> str:
     """The new user's password: the first line of stdin with --password-stdin; otherwise
     typed twice at a terminal. Never from the command line (it would land in shell history)."""
     stdin = stdin if stdin is not None else sys.stdin
@@ -137,8 +141,11 @@ def cmd_users_token(args: argparse.Namespace) -> None:
     with _store() as store:
         token = store.issue_token(args.name)
         user = store.get(args.name)
-    _emit(args, {"name": user.name, "role": user.role, "token": token, "id": token_id(secret_hash(token))},
-          lambda r: f"API token for {r['name']} (id {r['id']}; shown once, keep it safe):\n{r['token']}")
+    _emit(
+        args,
+        {"name": user.name, "role": user.role, "token": token, "id": token_id(secret_hash(token))},
+        lambda r: f"API token for {r['name']} (id {r['id']}; shown once, keep it safe):\n{r['token']}",
+    )
 
 
 def cmd_users_tokens(args: argparse.Namespace) -> None:
@@ -148,9 +155,12 @@ def cmd_users_tokens(args: argparse.Namespace) -> None:
     def human(ts) -> str:
         if not ts:
             return f"{args.name.strip().lower()} has no API tokens"
-        return "\n".join(f"{x.id}  issued {x.created_at:%Y-%m-%d %H:%M}  last used "
-                         f"{x.last_used_at:%Y-%m-%d %H:%M}" if x.last_used_at else
-                         f"{x.id}  issued {x.created_at:%Y-%m-%d %H:%M}  never used" for x in ts)
+        return "\n".join(
+            f"{x.id}  issued {x.created_at:%Y-%m-%d %H:%M}  last used {x.last_used_at:%Y-%m-%d %H:%M}"
+            if x.last_used_at
+            else f"{x.id}  issued {x.created_at:%Y-%m-%d %H:%M}  never used"
+            for x in ts
+        )
 
     _emit(args, tokens, human)
 
@@ -165,8 +175,15 @@ def cmd_users_revoke_tokens(args: argparse.Namespace) -> None:
             result = {"name": user.name, "revoked": 1, "id": args.token_id.strip().lower()}
         else:
             result = {"name": user.name, "revoked": store.revoke_tokens(user.name)}
-    _emit(args, result, lambda r: f"ok: revoked token {r['id']} of {r['name']}" if "id" in r else
-          f"ok: revoked {r['revoked']} API token{'s' if r['revoked'] != 1 else ''} of {r['name']}")
+    _emit(
+        args,
+        result,
+        lambda r: (
+            f"ok: revoked token {r['id']} of {r['name']}"
+            if "id" in r
+            else f"ok: revoked {r['revoked']} API token{'s' if r['revoked'] != 1 else ''} of {r['name']}"
+        ),
+    )
 
 
 def cmd_users_remove(args: argparse.Namespace) -> None:
@@ -175,8 +192,14 @@ def cmd_users_remove(args: argparse.Namespace) -> None:
     with _store() as store:
         counts = store.remove_user(args.name)
     result = {"name": normalise_name(args.name), **counts}
-    _emit(args, result, lambda r: f"ok: removed {r['name']} ({r['sessions']} sessions and {r['tokens']} API tokens "
-                                  f"ended; past decisions in the ledger keep the name)")
+    _emit(
+        args,
+        result,
+        lambda r: (
+            f"ok: removed {r['name']} ({r['sessions']} sessions and {r['tokens']} API tokens "
+            f"ended; past decisions in the ledger keep the name)"
+        ),
+    )
 
 
 def cmd_users_unlock(args: argparse.Namespace) -> None:
@@ -185,16 +208,26 @@ def cmd_users_unlock(args: argparse.Namespace) -> None:
         if user is None:
             raise MakegoodError(f"no user {args.name.strip()!r}")
         cleared = store.unlock(user.name)
-    _emit(args, {"name": user.name, "cleared": cleared},
-          lambda r: f"ok: {r['name']} may sign in again" + ("" if r["cleared"] else " (there was no lockout)"))
+    _emit(
+        args,
+        {"name": user.name, "cleared": cleared},
+        lambda r: f"ok: {r['name']} may sign in again" + ("" if r["cleared"] else " (there was no lockout)"),
+    )
 
 
 def cmd_users_signin_failures(args: argparse.Namespace) -> None:
     with _store() as store:
         failures = store.signin_failures(args.name, limit=args.limit)
-    _emit(args, failures, lambda fs: "\n".join(f"{f.created_at:%Y-%m-%d %H:%M:%S}  {f.user_name:<20} "
-                                               f"{f.address or '-':<40} {f.reason}" for f in fs)
-          or "no failed sign-ins recorded")
+    _emit(
+        args,
+        failures,
+        lambda fs: (
+            "\n".join(
+                f"{f.created_at:%Y-%m-%d %H:%M:%S}  {f.user_name:<20} {f.address or '-':<40} {f.reason}" for f in fs
+            )
+            or "no failed sign-ins recorded"
+        ),
+    )
 
 
 def cmd_users_seed_demo(args: argparse.Namespace) -> None:

@@ -18,9 +18,9 @@ import hmac
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -33,7 +33,12 @@ from sqlalchemy.exc import IntegrityError
 from makegood.accounts import schema as t
 from makegood.accounts.schema import ROLES
 from makegood.accounts.throttle import (
-    KeyState, ThrottlePolicy, account_key, address_key, after_failure, retry_after,
+    KeyState,
+    ThrottlePolicy,
+    account_key,
+    address_key,
+    after_failure,
+    retry_after,
 )
 from makegood.db import session_factory, unit_of_work
 from makegood.errors import MakegoodError
@@ -62,7 +67,7 @@ class SignIn:
     """What a sign-in attempt came to: `user` when it succeeded; otherwise `locked` says whether
     sign-in through this account or address is paused, for `retry_after` more seconds."""
 
-    user: Optional[User]
+    user: User | None
     locked: bool = False
     retry_after: int = 0  # seconds
 
@@ -76,7 +81,7 @@ class TokenInfo:
     id: str  # the first TOKEN_ID_LENGTH hex digits of the token's sha256: names it, reveals nothing
     user_name: str
     created_at: datetime
-    last_used_at: Optional[datetime]
+    last_used_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def token_id(token_hash: str) -> str:
     return token_hash[:TOKEN_ID_LENGTH]
 
 
-def csrf_ok(expected: str, given: Optional[str]) -> bool:
+def csrf_ok(expected: str, given: str | None) -> bool:
     """Does the CSRF token sent with a form match the session's? Constant-time."""
     if not expected or not given or not isinstance(given, str):
         return False
@@ -119,8 +124,10 @@ def normalise_name(name: object) -> str:
 def check_name(name: object) -> str:
     text = normalise_name(name)
     if not NAME_PATTERN.match(text):
-        raise AccountError(f"invalid user name {str(name)!r}: 2 to 40 characters, lower-case letters, digits, "
-                           f"'.', '_' or '-', starting with a letter or digit")
+        raise AccountError(
+            f"invalid user name {str(name)!r}: 2 to 40 characters, lower-case letters, digits, "
+            f"'.', '_' or '-', starting with a letter or digit"
+        )
     return text
 
 
@@ -152,9 +159,15 @@ class AccountStore:
     `now`: the clock (tests move it to expire sessions).
     """
 
-    def __init__(self, engine: Engine, *, hasher: Optional[PasswordHasher] = None,
-                 now: Callable[[], datetime] = _now, session_hours: float = SESSION_HOURS,
-                 throttle: Optional[ThrottlePolicy] = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        hasher: PasswordHasher | None = None,
+        now: Callable[[], datetime] = _now,
+        session_hours: float = SESSION_HOURS,
+        throttle: ThrottlePolicy | None = None,
+    ) -> None:
         self.engine = engine
         self.throttle = throttle or ThrottlePolicy()
         self.hasher = hasher or PasswordHasher()
@@ -162,7 +175,7 @@ class AccountStore:
         self.session_lifetime = timedelta(hours=session_hours)
         self._write = session_factory(engine)
         self._read = session_factory(engine, read_only=True)
-        self._dummy_hash: Optional[str] = None
+        self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
 
     # -- users ------------------------------------------------------------------------------------
@@ -176,13 +189,16 @@ class AccountStore:
         created_at = self.now()
         try:
             with unit_of_work(self._write) as s:
-                s.execute(insert(t.users).values(name=name, role=role, password_hash=password_hash, active=True,
-                                                 created_at=created_at))
+                s.execute(
+                    insert(t.users).values(
+                        name=name, role=role, password_hash=password_hash, active=True, created_at=created_at
+                    )
+                )
         except IntegrityError:  # someone added the same name a moment ago
             raise AccountError(f"user {name} already exists") from None
         return self._require(name)
 
-    def get(self, name: str) -> Optional[User]:
+    def get(self, name: str) -> User | None:
         with unit_of_work(self._read) as s:
             row = s.execute(select(t.users).where(t.users.c.name == normalise_name(name))).mappings().first()
             return None if row is None else _user(row)
@@ -233,7 +249,7 @@ class AccountStore:
         return user
 
     # -- passwords --------------------------------------------------------------------------------
-    def authenticate(self, name: str, password: str) -> Optional[User]:
+    def authenticate(self, name: str, password: str) -> User | None:
         """The user when `password` is theirs and they are active; None otherwise, taking
         about as long whether or not the name exists."""
         if not isinstance(password, str) or len(password) > MAX_PASSWORD:
@@ -250,8 +266,7 @@ class AccountStore:
             return None
         if self._needs_rehash(row["password_hash"]):
             with unit_of_work(self._write) as s:
-                s.execute(update(t.users).where(t.users.c.name == key)
-                          .values(password_hash=self.hasher.hash(password)))
+                s.execute(update(t.users).where(t.users.c.name == key).values(password_hash=self.hasher.hash(password)))
         return _user(row)
 
     def _verify(self, password_hash: str, password: str) -> bool:
@@ -273,7 +288,7 @@ class AccountStore:
             return self._dummy_hash
 
     # -- throttled, audited sign-in ---------------------------------------------------------------
-    def sign_in(self, name: str, password: str, address: Optional[str] = None) -> SignIn:
+    def sign_in(self, name: str, password: str, address: str | None = None) -> SignIn:
         """`authenticate`, throttled per account and per address (see makegood.accounts.throttle)
         with the state in the database, so every process agrees; failures are audited in
         `signin_failures`. While a key is locked the password is not even looked at.
@@ -299,31 +314,37 @@ class AccountStore:
         if not keys:
             return 0
         with unit_of_work(self._read) as s:
-            until = s.execute(select(func.max(t.signin_throttle.c.locked_until))
-                              .where(t.signin_throttle.c.key.in_(keys))).scalar()
+            until = s.execute(
+                select(func.max(t.signin_throttle.c.locked_until)).where(t.signin_throttle.c.key.in_(keys))
+            ).scalar()
         return retry_after(until, now)
 
     def _failure_reason(self, key: str) -> str:
         user = self.get(key)
         return "unknown" if user is None else ("password" if user.active else "inactive")
 
-    def _record_failure(self, keys: list[str], who: str, address: Optional[str], reason: str,
-                        now: datetime) -> int:
+    def _record_failure(self, keys: list[str], who: str, address: str | None, reason: str, now: datetime) -> int:
         """Audit one failure and count it against every key; seconds any key is now locked for."""
         wait = 0
         with unit_of_work(self._write) as s:
-            s.execute(insert(t.signin_failures).values(created_at=now, user_name=who[:40],
-                                                       address=str(address or "")[:64], reason=reason))
+            s.execute(
+                insert(t.signin_failures).values(
+                    created_at=now, user_name=who[:40], address=str(address or "")[:64], reason=reason
+                )
+            )
             for k in keys:
                 state = self._throttle_row(s, k)
                 new = after_failure(self.throttle, k, state, now)
-                s.execute(update(t.signin_throttle).where(t.signin_throttle.c.key == k).values(
-                    failures=new.failures, last_failure_at=new.last_failure_at, locked_until=new.locked_until))
+                s.execute(
+                    update(t.signin_throttle)
+                    .where(t.signin_throttle.c.key == k)
+                    .values(failures=new.failures, last_failure_at=new.last_failure_at, locked_until=new.locked_until)
+                )
                 wait = max(wait, retry_after(new.locked_until, now))
         return wait
 
     @staticmethod
-    def _throttle_row(s, key: str) -> Optional[KeyState]:
+    def _throttle_row(s, key: str) -> KeyState | None:
         """The key's state, its row locked for this transaction (created empty if missing: an
         upsert, so two processes counting the first failure at once do not collide)."""
         dialect = s.get_bind().dialect.name
@@ -335,8 +356,11 @@ class AccountStore:
         else:  # pragma: no cover - Makegood runs on SQLite and PostgreSQL
             if s.execute(select(t.signin_throttle.c.key).where(t.signin_throttle.c.key == key)).first() is None:
                 s.execute(insert(t.signin_throttle).values(**blank))
-        row = s.execute(select(t.signin_throttle).where(t.signin_throttle.c.key == key)
-                        .with_for_update()).mappings().one()
+        row = (
+            s.execute(select(t.signin_throttle).where(t.signin_throttle.c.key == key).with_for_update())
+            .mappings()
+            .one()
+        )
         if not row["failures"] and row["locked_until"] is None:
             return None
         return KeyState(row["failures"], row["last_failure_at"], row["locked_until"])
@@ -345,17 +369,22 @@ class AccountStore:
         """Clear an account's sign-in counter and lockout (an admin vouched for the person).
         True when there was one."""
         with unit_of_work(self._write) as s:
-            return bool(s.execute(delete(t.signin_throttle)
-                                  .where(t.signin_throttle.c.key == account_key(normalise_name(name)))).rowcount)
+            return bool(
+                s.execute(
+                    delete(t.signin_throttle).where(t.signin_throttle.c.key == account_key(normalise_name(name)))
+                ).rowcount
+            )
 
-    def signin_failures(self, name: Optional[str] = None, limit: int = 50) -> list[SignInFailure]:
+    def signin_failures(self, name: str | None = None, limit: int = 50) -> list[SignInFailure]:
         """The newest failed sign-ins, optionally for one name."""
         query = select(t.signin_failures).order_by(t.signin_failures.c.id.desc()).limit(max(1, int(limit)))
         if name:
             query = query.where(t.signin_failures.c.user_name == normalise_name(name))
         with unit_of_work(self._read) as s:
-            return [SignInFailure(r["created_at"], r["user_name"], r["address"], r["reason"])
-                    for r in s.execute(query).mappings()]
+            return [
+                SignInFailure(r["created_at"], r["user_name"], r["address"], r["reason"])
+                for r in s.execute(query).mappings()
+            ]
 
     # -- API tokens -------------------------------------------------------------------------------
     def issue_token(self, name: str) -> str:
@@ -366,20 +395,27 @@ class AccountStore:
         # A prefix, so a token never starts with '-' (argparse would read `--token -x…` as an option).
         token = "mg_" + secrets.token_urlsafe(32)
         with unit_of_work(self._write) as s:
-            s.execute(insert(t.api_tokens).values(token_hash=secret_hash(token), user_name=user.name,
-                                                  created_at=self.now(), last_used_at=None))
+            s.execute(
+                insert(t.api_tokens).values(
+                    token_hash=secret_hash(token), user_name=user.name, created_at=self.now(), last_used_at=None
+                )
+            )
         return token
 
-    def user_for_token(self, token: Optional[str]) -> Optional[User]:
+    def user_for_token(self, token: str | None) -> User | None:
         if not token or not isinstance(token, str) or len(token) > 256:
             return None
         digest = secret_hash(token)
         with unit_of_work(self._read) as s:
-            row = s.execute(
-                select(t.users, t.api_tokens.c.last_used_at)
-                .join(t.api_tokens, t.api_tokens.c.user_name == t.users.c.name)
-                .where(t.api_tokens.c.token_hash == digest)
-            ).mappings().first()
+            row = (
+                s.execute(
+                    select(t.users, t.api_tokens.c.last_used_at)
+                    .join(t.api_tokens, t.api_tokens.c.user_name == t.users.c.name)
+                    .where(t.api_tokens.c.token_hash == digest)
+                )
+                .mappings()
+                .first()
+            )
         if row is None or not row["active"]:
             return None
         now = self.now()
@@ -397,22 +433,34 @@ class AccountStore:
         """A user's API tokens, oldest first, by id (never the token itself: it is not stored)."""
         user = self._require(name)
         with unit_of_work(self._read) as s:
-            rows = s.execute(select(t.api_tokens).where(t.api_tokens.c.user_name == user.name)
-                             .order_by(t.api_tokens.c.created_at, t.api_tokens.c.token_hash)).mappings().all()
-        return [TokenInfo(token_id(r["token_hash"]), r["user_name"], r["created_at"], r["last_used_at"])
-                for r in rows]
+            rows = (
+                s.execute(
+                    select(t.api_tokens)
+                    .where(t.api_tokens.c.user_name == user.name)
+                    .order_by(t.api_tokens.c.created_at, t.api_tokens.c.token_hash)
+                )
+                .mappings()
+                .all()
+            )
+        return [TokenInfo(token_id(r["token_hash"]), r["user_name"], r["created_at"], r["last_used_at"]) for r in rows]
 
     def revoke_token(self, name: str, token_id_: str) -> None:
         """Remove one API token of a user, named by its id (`list_tokens`, `makegood users tokens`)."""
         user = self._require(name)
         wanted = str(token_id_ or "").strip().lower()
-        if not re.fullmatch(r"[0-9a-f]{%d}" % TOKEN_ID_LENGTH, wanted):
-            raise AccountError(f"a token id is {TOKEN_ID_LENGTH} hex digits (see: makegood users tokens "
-                               f"{user.name}); got {str(token_id_)[:40]!r}")
+        if not re.fullmatch(rf"[0-9a-f]{{{TOKEN_ID_LENGTH}}}", wanted):
+            raise AccountError(
+                f"a token id is {TOKEN_ID_LENGTH} hex digits (see: makegood users tokens "
+                f"{user.name}); got {str(token_id_)[:40]!r}"
+            )
         with unit_of_work(self._write) as s:
-            hashes = [h for h in s.execute(select(t.api_tokens.c.token_hash)
-                                           .where(t.api_tokens.c.user_name == user.name)).scalars()
-                      if token_id(h) == wanted]
+            hashes = [
+                h
+                for h in s.execute(
+                    select(t.api_tokens.c.token_hash).where(t.api_tokens.c.user_name == user.name)
+                ).scalars()
+                if token_id(h) == wanted
+            ]
             if not hashes:
                 raise AccountError(f"{user.name} has no token {wanted}")
             s.execute(delete(t.api_tokens).where(t.api_tokens.c.token_hash.in_(hashes)))
@@ -427,22 +475,32 @@ class AccountStore:
         csrf_token = secrets.token_urlsafe(32)
         now = self.now()
         with unit_of_work(self._write) as s:
-            s.execute(insert(t.sessions).values(id_hash=secret_hash(session_id), user_name=user.name,
-                                                csrf_token=csrf_token, created_at=now,
-                                                expires_at=now + self.session_lifetime))
+            s.execute(
+                insert(t.sessions).values(
+                    id_hash=secret_hash(session_id),
+                    user_name=user.name,
+                    csrf_token=csrf_token,
+                    created_at=now,
+                    expires_at=now + self.session_lifetime,
+                )
+            )
         return session_id, csrf_token
 
-    def session(self, session_id: Optional[str]) -> Optional[tuple[User, str]]:
+    def session(self, session_id: str | None) -> tuple[User, str] | None:
         """(user, CSRF token) for a live session of an active user; None when unknown or expired."""
         if not session_id or not isinstance(session_id, str) or len(session_id) > 256:
             return None
         digest = secret_hash(session_id)
         with unit_of_work(self._read) as s:
-            row = s.execute(
-                select(t.users, t.sessions.c.csrf_token, t.sessions.c.expires_at)
-                .join(t.sessions, t.sessions.c.user_name == t.users.c.name)
-                .where(t.sessions.c.id_hash == digest)
-            ).mappings().first()
+            row = (
+                s.execute(
+                    select(t.users, t.sessions.c.csrf_token, t.sessions.c.expires_at)
+                    .join(t.sessions, t.sessions.c.user_name == t.users.c.name)
+                    .where(t.sessions.c.id_hash == digest)
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         if row["expires_at"] <= self.now():
@@ -452,7 +510,7 @@ class AccountStore:
             return None
         return _user(row), row["csrf_token"]
 
-    def end_session(self, session_id: Optional[str]) -> None:
+    def end_session(self, session_id: str | None) -> None:
         if not session_id or not isinstance(session_id, str):
             return
         with unit_of_work(self._write) as s:

@@ -18,7 +18,6 @@ import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 
 ACCOUNT = "account"
 ADDRESS = "address"
@@ -35,7 +34,7 @@ class ThrottlePolicy:
     def threshold(self, key: str) -> int:
         return self.address_threshold if key.startswith(ADDRESS + ":") else self.account_threshold
 
-    def lock_for(self, key: str, failures: int) -> Optional[timedelta]:
+    def lock_for(self, key: str, failures: int) -> timedelta | None:
         """How long `failures` consecutive failures lock `key`; None below the threshold."""
         over = failures - self.threshold(key)
         if over < 0:
@@ -47,11 +46,11 @@ class ThrottlePolicy:
 @dataclass(frozen=True)
 class KeyState:
     failures: int
-    last_failure_at: Optional[datetime]
-    locked_until: Optional[datetime]
+    last_failure_at: datetime | None
+    locked_until: datetime | None
 
 
-def after_failure(policy: ThrottlePolicy, key: str, state: Optional[KeyState], now: datetime) -> KeyState:
+def after_failure(policy: ThrottlePolicy, key: str, state: KeyState | None, now: datetime) -> KeyState:
     """The key's state after one more failure at `now`."""
     failures = 0
     if state is not None:
@@ -63,14 +62,14 @@ def after_failure(policy: ThrottlePolicy, key: str, state: Optional[KeyState], n
     return KeyState(failures=failures, last_failure_at=now, locked_until=None if lock is None else now + lock)
 
 
-def retry_after(locked_until: Optional[datetime], now: datetime) -> int:
+def retry_after(locked_until: datetime | None, now: datetime) -> int:
     """Whole seconds until `locked_until` (0 when not locked): the Retry-After value."""
     if locked_until is None or locked_until <= now:
         return 0
     return max(1, math.ceil((locked_until - now).total_seconds()))
 
 
-def address_key(address: Optional[str]) -> Optional[str]:
+def address_key(address: str | None) -> str | None:
     """The throttle key of a client address; None when there is none. IPv6: its /64."""
     text = str(address or "").strip()
     if not text:

@@ -18,24 +18,33 @@ import functools
 import hashlib
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 from makegood.accounts import User, tier_for_role
 from makegood.assistant.case_facts import (
-    DERIVED, FACT_SLOTS, CaseContext, OrderNotFound, build_case, opening_slots, parse_slot, slots_to_ask,
+    DERIVED,
+    FACT_SLOTS,
+    CaseContext,
+    OrderNotFound,
+    build_case,
+    opening_slots,
+    parse_slot,
+    slots_to_ask,
 )
 from makegood.assistant.phrasing import describe
-from makegood.services.bootstrap import Services
 from makegood.copilot.understanding import Parsed, Understanding
 from makegood.errors import CaseError, MakegoodError
 from makegood.jsonable import to_jsonable
 from makegood.policy import Case, Catalog, Option, Tier, check, options
+from makegood.policy.check import parse_size
+from makegood.policy.conditions import Missing
 from makegood.policy.limits import cost_of, natural_size
 from makegood.policy.model import SIZELESS_KINDS
-from makegood.policy.check import parse_size
 from makegood.policy.options import OptionSet
+from makegood.services.bootstrap import Services
 
 log_ = logging.getLogger(__name__)
 
@@ -97,7 +106,7 @@ def validate_turns(turns: Any) -> list[dict[str, str]]:
     return clean
 
 
-def _optional_id(value: Any, what: str) -> Optional[str]:
+def _optional_id(value: Any, what: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
@@ -120,8 +129,8 @@ def _facts_mapping(facts: Any) -> dict[str, Any]:
 class SuggestRequest:
     turns: list[dict[str, str]]
     agent: User
-    customer_id: Optional[str] = None
-    order_id: Optional[str] = None
+    customer_id: str | None = None
+    order_id: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -137,13 +146,13 @@ class LogRequest:
     agent: User
     situation: str
     remedy: str
-    order_id: Optional[str] = None
-    customer_id: Optional[str] = None
+    order_id: str | None = None
+    customer_id: str | None = None
     facts: dict[str, str] = field(default_factory=dict)
-    size: Optional[str] = None  # None: the remedy's own size for this case
-    customer_ask: Optional[dict] = None
+    size: str | None = None  # None: the remedy's own size for this case
+    customer_ask: dict | None = None
     transcript: list[dict[str, str]] = field(default_factory=list)
-    idempotency_key: Optional[str] = None
+    idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
         self.transcript = validate_turns(self.transcript)
@@ -151,7 +160,7 @@ class LogRequest:
         self.order_id = _optional_id(self.order_id, "order id")
         self.facts = _facts_mapping(self.facts)
         if self.customer_ask is not None and not isinstance(self.customer_ask, Mapping):
-            raise CaseError("customer_ask must be an object, e.g. {\"remedy\": \"partial_refund\", \"size\": \"60\"}")
+            raise CaseError('customer_ask must be an object, e.g. {"remedy": "partial_refund", "size": "60"}')
         if self.idempotency_key is not None:
             key = str(self.idempotency_key).strip()
             if len(key) > MAX_KEY:
@@ -173,8 +182,9 @@ def conversation_facts(catalog: Catalog, facts: Mapping[str, Any]) -> dict[str, 
         # Names come from the client: quote a few, shortened, so the message stays one readable line.
         named = ", ".join(repr(n[:40] + ("…" if len(n) > 40 else "")) for n in unknown[:3])
         more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-        raise CaseError(f"unknown fact{'s' if len(unknown) > 1 else ''} {named}{more}; "
-                        f"the copilot takes {', '.join(FACT_SLOTS)}")
+        raise CaseError(
+            f"unknown fact{'s' if len(unknown) > 1 else ''} {named}{more}; the copilot takes {', '.join(FACT_SLOTS)}"
+        )
     clean: dict[str, Any] = {}
     for name, value in facts.items():
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -187,8 +197,9 @@ def conversation_facts(catalog: Catalog, facts: Mapping[str, Any]) -> dict[str, 
 def agent_tier(agent: User) -> Tier:
     tier = tier_for_role(agent.role)
     if tier is None or not agent.active:
-        raise CopilotForbidden("reviewers and admins do not propose remedies" if agent.active
-                               else f"{agent.name} is inactive")
+        raise CopilotForbidden(
+            "reviewers and admins do not propose remedies" if agent.active else f"{agent.name} is inactive"
+        )
     return tier
 
 
@@ -201,8 +212,15 @@ class _Found:
     notes: list[str]
 
 
-def _case(services: Services, situation: str, order_id: Optional[str], customer_id: Optional[str],
-          conversation: Mapping[str, Any], *, strict: bool) -> _Found:
+def _case(
+    services: Services,
+    situation: str,
+    order_id: str | None,
+    customer_id: str | None,
+    conversation: Mapping[str, Any],
+    *,
+    strict: bool,
+) -> _Found:
     """Company facts from the store (by order, else by customer id), conversation facts as
     given. strict (log): an unknown order or customer, or none at all, is a CaseError;
     otherwise (suggest) a note, and the case is built without it."""
@@ -222,13 +240,16 @@ def _case(services: Services, situation: str, order_id: Optional[str], customer_
                 message = f"order {ctx.order_id} does not belong to customer {customer_id}"
                 if strict:
                     raise CaseError(message)
-                notes.append(f"Order {ctx.order_id} belongs to another customer than {customer_id}: "
-                             f"check the number with the customer.")
+                notes.append(
+                    f"Order {ctx.order_id} belongs to another customer than {customer_id}: "
+                    f"check the number with the customer."
+                )
             else:
                 return _Found(ctx, True, True, notes)
     if customer_id:
-        known = services.customers.known_facts(customer_id, None, today=today,
-                                               period_days=catalog.exception_period_days)
+        known = services.customers.known_facts(
+            customer_id, None, today=today, period_days=catalog.exception_period_days
+        )
         if known:
             base = build_case(catalog, services.customers, situation, slots, today)
             facts = {k: v for k, v in known.items() if k in catalog.facts}
@@ -238,16 +259,20 @@ def _case(services: Services, situation: str, order_id: Optional[str], customer_
             raise CaseError(f"no customer {customer_id}")
         notes.append(f"There is no customer {customer_id}.")
     if strict:
-        raise CaseError("the copilot logs a remedy only for a known customer: give the order number "
-                        "or the customer id")
+        raise CaseError("the copilot logs a remedy only for a known customer: give the order number or the customer id")
     return _Found(build_case(catalog, services.customers, situation, slots, today), False, False, notes)
 
 
 # -- options as the panel shows them ---------------------------------------------------------------
 def option_json(option: Option) -> dict[str, Any]:
     return {
-        "remedy": option.remedy, "size": None if option.size is None else str(option.size), "kind": option.kind, "cost": str(option.cost),
-        "required_tier": option.required_tier.value, "rule": option.rule, "cap_rule": option.cap_rule,
+        "remedy": option.remedy,
+        "size": None if option.size is None else str(option.size),
+        "kind": option.kind,
+        "cost": str(option.cost),
+        "required_tier": option.required_tier.value,
+        "rule": option.rule,
+        "cap_rule": option.cap_rule,
         "reduced_from": None if option.reduced_from is None else str(option.reduced_from),
         "text": describe(option),
     }
@@ -288,22 +313,24 @@ def apologies() -> dict[str, str]:
                 if name.startswith("utter_") and name.endswith("_apology") and variations:
                     first = variations[0]
                     if isinstance(first, dict) and isinstance(first.get("text"), str):
-                        found.setdefault(name[len("utter_"):-len("_apology")], first["text"])
+                        found.setdefault(name[len("utter_") : -len("_apology")], first["text"])
         if found:
             break
     return found
 
 
-def question_for(situation: Optional[str], fact: str) -> Optional[str]:
-    return QUESTIONS_BY_SITUATION.get((situation, fact)) or QUESTIONS.get(fact)
+def question_for(situation: str | None, fact: str) -> str | None:
+    own = QUESTIONS_BY_SITUATION.get((situation, fact)) if situation is not None else None
+    return own or QUESTIONS.get(fact)
 
 
 def _who(tier: Tier) -> str:
     return {Tier.SUPERVISOR: "a supervisor", Tier.MANAGER: "a manager"}.get(tier, "a colleague")
 
 
-def _phrasing(catalog: Catalog, case: Case, found: OptionSet, in_authority: list[dict],
-              next_question: Optional[str]) -> dict[str, Optional[str]]:
+def _phrasing(
+    catalog: Catalog, case: Case, found: OptionSet, in_authority: list[dict], next_question: str | None
+) -> dict[str, str | None]:
     situation = case.situation
     description = catalog.situation(situation).description
     listen = f"Thanks for explaining — let me make sure I have this right: {description}."
@@ -317,8 +344,10 @@ def _phrasing(catalog: Catalog, case: Case, found: OptionSet, in_authority: list
     elif next_question:
         solve = next_question
     elif found.handoff is not None:
-        solve = (f"I'd like {_who(found.handoff.tier)} to look at this so it's done right. I'll pass it on with "
-                 f"everything you've told me, so you won't have to repeat yourself.")
+        solve = (
+            f"I'd like {_who(found.handoff.tier)} to look at this so it's done right. I'll pass it on with "
+            f"everything you've told me, so you won't have to repeat yourself."
+        )
     else:
         solve = None
     return {"listen": listen, "apologize": apologize, "solve": solve, "thank": THANK}
@@ -327,11 +356,11 @@ def _phrasing(catalog: Catalog, case: Case, found: OptionSet, in_authority: list
 # -- suggest ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Suggestion:
-    situation: Optional[str]
+    situation: str | None
     confidence: float
     tier: str
-    order_id: Optional[str] = None
-    customer_id: Optional[str] = None
+    order_id: str | None = None
+    customer_id: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)  # the case's facts, as the engine saw them
     # The conversation facts in `facts` (from the chat or the request): send these back to log().
     conversation_facts: dict[str, str] = field(default_factory=dict)
@@ -339,9 +368,9 @@ class Suggestion:
     needs_approval: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # peer/supervisor/manager
     blocked: list[dict[str, str]] = field(default_factory=list)  # remedy, rule, reason
     missing_facts: list[str] = field(default_factory=list)  # in the order to ask them
-    handoff: Optional[dict[str, str]] = None  # tier, reason: when nothing is in authority
-    phrasing: dict[str, Optional[str]] = field(default_factory=dict)  # listen, apologize, solve, thank
-    next_question: Optional[str] = None
+    handoff: dict[str, str] | None = None  # tier, reason: when nothing is in authority
+    phrasing: dict[str, str | None] = field(default_factory=dict)  # listen, apologize, solve, thank
+    next_question: str | None = None
     ask_what_is_fair: bool = False
     policy_version: str = ""
     rules_cited: list[str] = field(default_factory=list)
@@ -373,7 +402,7 @@ class _Parses:
         return self._cache[i]
 
 
-def _situation(catalog: Catalog, parses: _Parses) -> tuple[Optional[str], float]:
+def _situation(catalog: Catalog, parses: _Parses) -> tuple[str | None, float]:
     for i in range(len(parses)):
         parsed = parses[i]
         if parsed.intent in catalog.situations and parsed.confidence >= MIN_CONFIDENCE:
@@ -381,8 +410,9 @@ def _situation(catalog: Catalog, parses: _Parses) -> tuple[Optional[str], float]
     return None, 0.0
 
 
-def _slots_from_entities(catalog: Catalog, situation: str, parses: _Parses, wanted: set[str],
-                         notes: list[str]) -> dict[str, str]:
+def _slots_from_entities(
+    catalog: Catalog, situation: str, parses: _Parses, wanted: set[str], notes: list[str]
+) -> dict[str, str]:
     """Latest mention first: order id and this situation's conversation facts, from the
     customer's messages. A value that does not parse is skipped with a note."""
     slots: dict[str, str] = {}
@@ -409,13 +439,21 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
     parses = _Parses(understanding, request.turns)
     situation, confidence = _situation(catalog, parses)
     if situation is None:
-        return Suggestion(situation=None, confidence=0.0, tier=tier.value, order_id=request.order_id,
-                          customer_id=request.customer_id, policy_version=catalog.version,
-                          needs_approval={t.value: [] for t in APPROVAL_TIERS},
-                          phrasing={"listen": LISTEN_OPEN, "apologize": None, "solve": None, "thank": THANK})
+        return Suggestion(
+            situation=None,
+            confidence=0.0,
+            tier=tier.value,
+            order_id=request.order_id,
+            customer_id=request.customer_id,
+            policy_version=catalog.version,
+            needs_approval={t.value: [] for t in APPROVAL_TIERS},
+            phrasing={"listen": LISTEN_OPEN, "apologize": None, "solve": None, "thank": THANK},
+        )
 
     notes: list[str] = []
     asked = slots_to_ask(catalog, situation)
+    if "order_id" not in asked:  # the bot may ask for it last; in a live chat it says whose account this is
+        asked = [*asked, "order_id"]
     wanted = {s for s in asked if (s == "order_id" and not request.order_id) or (s != "order_id" and s not in given)}
     slots = _slots_from_entities(catalog, situation, parses, wanted, notes) if wanted else {}
     order_id = request.order_id or (slots.get("order_id") and str(parse_slot("order_id", slots["order_id"])))
@@ -428,16 +466,22 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
 
     missing: list[str] = []
     if not found_case.order_known:
-        company_gap = any(catalog.facts[f].source == "company" or f in DERIVED
-                          for f in found.missing_facts if f in catalog.facts)
+        company_gap = any(
+            catalog.facts[f].source == "company" or f in DERIVED for f in found.missing_facts if f in catalog.facts
+        )
         if not found_case.customer_known or company_gap or order_id:
             missing.append("order_id")
         if not found_case.customer_known and found.offers:
-            notes.append("Until the order number is known these options assume a customer with no history; "
-                          "they are checked again when you log one.")
-    engine_missing = [f for f in found.missing_facts
-                      if found_case.order_known or not (catalog.facts.get(f) is not None
-                                                        and (catalog.facts[f].source == "company" or f in DERIVED))]
+            notes.append(
+                "Until the order number is known these options assume a customer with no history; "
+                "they are checked again when you log one."
+            )
+    engine_missing = [
+        f
+        for f in found.missing_facts
+        if found_case.order_known
+        or not (catalog.facts.get(f) is not None and (catalog.facts[f].source == "company" or f in DERIVED))
+    ]
     order = {slot: n for n, slot in enumerate(asked)}
     missing += sorted(engine_missing, key=lambda f: (order.get(f, len(order)), f))
     next_question = next((q for q in (question_for(situation, f) for f in missing) if q), None)
@@ -450,14 +494,16 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
         order_id=ctx.order_id,
         customer_id=ctx.customer_id,
         facts=to_jsonable(ctx.case.as_json()),
-        conversation_facts={k: str(to_jsonable(ctx.case.facts[k])) for k in FACT_SLOTS
-                            if ctx.case.facts.get(k) is not None},
+        conversation_facts={
+            k: str(to_jsonable(ctx.case.facts[k])) for k in FACT_SLOTS if ctx.case.facts.get(k) is not None
+        },
         in_authority=in_authority,
         needs_approval=needs_approval(found),
         blocked=[{"remedy": b.remedy, "rule": b.rule, "reason": b.reason} for b in found.blocked],
         missing_facts=missing,
-        handoff=None if found.offers or found.handoff is None else
-        {"tier": found.handoff.tier.value, "reason": found.handoff.reason},
+        handoff=None
+        if found.offers or found.handoff is None
+        else {"tier": found.handoff.tier.value, "reason": found.handoff.reason},
         phrasing=_phrasing(catalog, ctx.case, found, in_authority, next_question),
         next_question=next_question,
         ask_what_is_fair=bool(found.ask_what_is_fair),
@@ -526,31 +572,42 @@ def log(services: Services, request: LogRequest):
     rule = next(r for r in situation_spec.remedies if r.id == verdict.rules[0])
     kind = catalog.remedies[rule.remedy].kind
     size = verdict.size if verdict.size is not None else natural_size(rule, ctx.case.facts, kind)
-    chosen = Option(remedy=rule.remedy, kind=kind, size=size, cost=cost_of(catalog, rule, size),
-                    required_tier=required, rule=rule.id, cap_rule=verdict.rules[-1],
-                    policy_version=catalog.version)
+    if isinstance(size, Missing) or required is None:  # cannot happen: check() asked for the facts, named the tier
+        raise CaseError(verdict.reason)
+    chosen = Option(
+        remedy=rule.remedy,
+        kind=kind,
+        size=size,
+        cost=cost_of(catalog, rule, size),
+        required_tier=required,
+        rule=rule.id,
+        cap_rule=verdict.rules[-1],
+        policy_version=catalog.version,
+    )
     option_chosen = {**option_json(chosen), "counts_as_exception": bool(rule.counts_as_exception)}
     offered = options(catalog, ctx.case, tier)
-    proposal = services.ledger.log_proposal(ProposalIn(
-        conversation_id=request.conversation_id,
-        turn_key=_turn_key(request, size),
-        channel=CHANNEL,
-        situation=situation,
-        customer_id=ctx.customer_id,
-        order_id=ctx.order_id,
-        facts=to_jsonable(ctx.case.as_json()),
-        options_offered=[option_json(o) for o in offered.offers],
-        option_chosen=option_chosen,
-        customer_ask=to_jsonable(dict(request.customer_ask)) if request.customer_ask else None,
-        context={
-            "transcript": request.transcript[-MAX_LOGGED_TURNS:],
-            "rules_cited": list(dict.fromkeys(list(offered.rules_cited) + list(verdict.rules))),
-            "customer_ask": to_jsonable(dict(request.customer_ask)) if request.customer_ask else None,
-            "reason": verdict.reason,
-        },
-        policy_version=catalog.version,
-        tier_required=required.value,
-        requested_by=request.agent.name,
-        status=status,
-    ))
+    proposal = services.ledger.log_proposal(
+        ProposalIn(
+            conversation_id=request.conversation_id,
+            turn_key=_turn_key(request, size),
+            channel=CHANNEL,
+            situation=situation,
+            customer_id=ctx.customer_id,
+            order_id=ctx.order_id,
+            facts=to_jsonable(ctx.case.as_json()),
+            options_offered=[option_json(o) for o in offered.offers],
+            option_chosen=option_chosen,
+            customer_ask=to_jsonable(dict(request.customer_ask)) if request.customer_ask else None,
+            context={
+                "transcript": request.transcript[-MAX_LOGGED_TURNS:],
+                "rules_cited": list(dict.fromkeys(list(offered.rules_cited) + list(verdict.rules))),
+                "customer_ask": to_jsonable(dict(request.customer_ask)) if request.customer_ask else None,
+                "reason": verdict.reason,
+            },
+            policy_version=catalog.version,
+            tier_required=required.value,
+            requested_by=request.agent.name,
+            status=status,
+        )
+    )
     return proposal  # accepted: the ledger's grant guard recorded it in the customer's history

@@ -5,13 +5,12 @@ model the bot uses); tests use a fake with the same `parse` method."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from http.client import HTTPException
-from typing import Any, Optional, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from makegood.errors import StoreUnavailable
 from makegood.nlp import Entity
@@ -19,7 +18,7 @@ from makegood.nlp import Entity
 
 @dataclass(frozen=True)
 class Parsed:
-    intent: Optional[str]
+    intent: str | None
     confidence: float
     entities: list[Entity] = field(default_factory=list)
 
@@ -39,8 +38,9 @@ def _entities_from_rasa(text: str, raw: Any) -> list[Entity]:
             end = max(start, int(item.get("end") or start))
         except (TypeError, ValueError):
             start = end = 0
-        found.append(Entity(entity=str(item["entity"]), value=str(item["value"]), start=start, end=end,
-                            text=text[start:end]))
+        found.append(
+            Entity(entity=str(item["entity"]), value=str(item["value"]), start=start, end=end, text=text[start:end])
+        )
     return found
 
 
@@ -51,7 +51,7 @@ class RasaHttpUnderstanding:
     Any failure to get an answer (refused, timed out, HTTP error, not JSON) raises
     StoreUnavailable naming the server; the copilot never guesses a situation."""
 
-    def __init__(self, base_url: str, timeout: float = 2.0, token: Optional[str] = None) -> None:
+    def __init__(self, base_url: str, timeout: float = 2.0, token: str | None = None) -> None:
         self.base_url = str(base_url).rstrip("/")
         self.timeout = float(timeout)
         self.token = token
@@ -66,23 +66,30 @@ class RasaHttpUnderstanding:
     def parse(self, text: str) -> Parsed:
         text = text if isinstance(text, str) else ""
         body = json.dumps({"text": text}).encode("utf-8")
-        request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+        request = urllib.request.Request(  # noqa: S310 - our own Rasa server's configured URL
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - our own server
                 data = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            raise StoreUnavailable(f"the language model at {self.base_url} is not reachable: "
-                                   f"it answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, HTTPException, OSError) as exc:
+            raise StoreUnavailable(
+                f"the language model at {self.base_url} is not reachable: it answered HTTP {exc.code}"
+            ) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise StoreUnavailable(f"the language model at {self.base_url} is not reachable: {reason}") from None
         except (ValueError, UnicodeDecodeError) as exc:
-            raise StoreUnavailable(f"the language model at {self.base_url} is not reachable: "
-                                   f"its answer is not JSON ({exc})") from None
+            raise StoreUnavailable(
+                f"the language model at {self.base_url} is not reachable: its answer is not JSON ({exc})"
+            ) from None
         if not isinstance(data, dict):
             raise StoreUnavailable(f"the language model at {self.base_url} is not reachable: unexpected answer")
-        intent = data.get("intent") if isinstance(data.get("intent"), dict) else {}
+        raw_intent = data.get("intent")
+        intent = raw_intent if isinstance(raw_intent, dict) else {}
         name = intent.get("name") or None
         try:
             confidence = float(intent.get("confidence") or 0.0)

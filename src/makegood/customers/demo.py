@@ -42,11 +42,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Union
 
-from sqlalchemy.engine import Engine
-
-from makegood.customers.store import DEMO, Customer, ExceptionRecord, InMemoryCustomerStore, Order, SqlCustomerStore
+from makegood.customers.records import DEMO, Customer, ExceptionRecord, Order
 
 
 def _d(value: str) -> Decimal:
@@ -69,8 +66,17 @@ def demo_data(today: date) -> tuple[list[Customer], list[Order], list[ExceptionR
     ]
 
     def order(oid, cid, placed, promised, delivered, total, items, monthly_fee=None):
-        return Order(oid, cid, ago(placed), ago(promised), None if delivered is None else ago(delivered),
-                     _d(total), items, monthly_fee is not None, None if monthly_fee is None else _d(monthly_fee))
+        return Order(
+            oid,
+            cid,
+            ago(placed),
+            ago(promised),
+            None if delivered is None else ago(delivered),
+            _d(total),
+            items,
+            monthly_fee is not None,
+            None if monthly_fee is None else _d(monthly_fee),
+        )
 
     orders = [
         order("MG-10421", "C-1001", 12, 5, None, "89.99", "Trail running shoes"),
@@ -117,17 +123,3 @@ def demo_data(today: date) -> tuple[list[Customer], list[Order], list[ExceptionR
         exc("C-1008", 300, "wrong_item", "10.00"),
     ]
     return customers, orders, exceptions
-
-
-def seed_demo(target: Union[SqlCustomerStore, InMemoryCustomerStore, Engine], today: date) -> dict[str, int]:
-    """Write the demo customers, orders and exception history, dated from `today`.
-
-    Idempotent: customers and orders are upserted by id, and the demo's own exception rows
-    (source "demo") are replaced; exceptions recorded by the assistant are left alone.
-    Seeding again on a later day moves the demo dates along with it.
-    Returns how many customers, orders and exception rows the demo has.
-    """
-    store = SqlCustomerStore(target) if isinstance(target, Engine) else target
-    customers, orders, exceptions = demo_data(today)
-    store.upsert(customers, orders, replace_source=DEMO, exceptions=exceptions)
-    return {"customers": len(customers), "orders": len(orders), "exceptions": len(exceptions)}

@@ -6,82 +6,54 @@ knows (never the customer's words), named as in the contract's fact vocabulary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from typing import Iterable, Optional, Protocol, Sequence, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import delete, func, insert, select, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from makegood.customers import schema as t
+from makegood.customers.demo import demo_data
+from makegood.customers.records import DEMO, GRANTED, MEMBERSHIPS, Customer, ExceptionRecord, Order
 from makegood.db import session_factory, unit_of_work
 from makegood.errors import CaseError
 from makegood.money import to_money
 
-MEMBERSHIPS = ("standard", "silver", "gold", "platinum")
-GRANTED = "granted"  # exception_history.source for remedies actually granted
-DEMO = "demo"  # rows written by seed_demo
-
-
-@dataclass(frozen=True)
-class Customer:
-    id: str  # C-1001
-    name: str
-    email: str
-    membership: str  # standard | silver | gold | platinum
-    joined_on: date
-
-
-@dataclass(frozen=True)
-class Order:
-    id: str  # MG-10421
-    customer_id: str
-    placed_on: date
-    promised_on: date
-    delivered_on: Optional[date]
-    total: Decimal
-    items: str
-    is_subscription: bool = False
-    monthly_fee: Optional[Decimal] = None
-
-
-@dataclass(frozen=True)
-class ExceptionRecord:
-    customer_id: str
-    order_id: Optional[str]
-    situation: str
-    amount: Decimal
-    granted_on: date
-    source: str = GRANTED
-    remedy: Optional[str] = None  # None on demo history rows
-    kind: Optional[str] = None
-    proposal_id: Optional[str] = None  # the proposal that granted it: one grant per proposal
-    counts: bool = True  # counts towards recent_exceptions
-
 
 @runtime_checkable
 class CustomerStore(Protocol):
-    def customer(self, customer_id: str) -> Optional[Customer]: ...
+    def customer(self, customer_id: str) -> Customer | None: ...
 
-    def order(self, order_id: str) -> Optional[Order]: ...
+    def order(self, order_id: str) -> Order | None: ...
 
     def orders_for(self, customer_id: str) -> list[Order]: ...
 
-    def find_customer_by_order(self, order_id: str) -> Optional[Customer]: ...
+    def find_customer_by_order(self, order_id: str) -> Customer | None: ...
 
-    def known_facts(self, customer_id: Optional[str], order_id: Optional[str], *, today: date,
-                    period_days: int) -> dict[str, object]: ...
+    def known_facts(
+        self, customer_id: str | None, order_id: str | None, *, today: date, period_days: int
+    ) -> dict[str, object]: ...
 
-    def record_exception(self, customer_id: str, order_id: Optional[str], situation: str, amount: object,
-                         when: Union[date, datetime], *, remedy: Optional[str] = None, kind: Optional[str] = None,
-                         proposal_id: Optional[str] = None, counts: bool = True,
-                         session: Optional[Session] = None) -> ExceptionRecord: ...
+    def record_exception(
+        self,
+        customer_id: str,
+        order_id: str | None,
+        situation: str,
+        amount: object,
+        when: date | datetime,
+        *,
+        remedy: str | None = None,
+        kind: str | None = None,
+        proposal_id: str | None = None,
+        counts: bool = True,
+        session: Session | None = None,
+    ) -> ExceptionRecord: ...
 
-    def grants_for(self, customer_id: str, *, session: Optional[Session] = None) -> list[ExceptionRecord]: ...
+    def grants_for(self, customer_id: str, *, session: Session | None = None) -> list[ExceptionRecord]: ...
 
-    def lock_customer(self, customer_id: str, *, session: Optional[Session] = None) -> None: ...
+    def lock_customer(self, customer_id: str, *, session: Session | None = None) -> None: ...
 
 
 # -- the facts, computed the same way by every store ------------------------------------------------
@@ -112,14 +84,28 @@ def period_start(today: date, period_days: int) -> date:
     return today - timedelta(days=int(period_days))
 
 
-def _grant_record(customer_id: str, order_id: Optional[str], situation: str, amount: object,
-                  when: Union[date, datetime], remedy: Optional[str], kind: Optional[str],
-                  proposal_id: Optional[str], counts: bool) -> ExceptionRecord:
-    return ExceptionRecord(customer_id=canonical_customer_id(customer_id),
-                           order_id=canonical_order_id(order_id) or None,
-                           situation=_situation(situation), amount=to_money(amount, "exception amount"),
-                           granted_on=_as_date(when), remedy=remedy, kind=kind, proposal_id=proposal_id,
-                           counts=bool(counts))
+def _grant_record(
+    customer_id: str,
+    order_id: str | None,
+    situation: str,
+    amount: object,
+    when: date | datetime,
+    remedy: str | None,
+    kind: str | None,
+    proposal_id: str | None,
+    counts: bool,
+) -> ExceptionRecord:
+    return ExceptionRecord(
+        customer_id=canonical_customer_id(customer_id),
+        order_id=canonical_order_id(order_id) or None,
+        situation=_situation(situation),
+        amount=to_money(amount, "exception amount"),
+        granted_on=_as_date(when),
+        remedy=remedy,
+        kind=kind,
+        proposal_id=proposal_id,
+        counts=bool(counts),
+    )
 
 
 def canonical_order_id(order_id: object) -> str:
@@ -130,15 +116,26 @@ def canonical_customer_id(customer_id: object) -> str:
     return str(customer_id or "").strip().upper()
 
 
-def _as_date(when: Union[date, datetime]) -> date:
+def _as_date(when: date | datetime) -> date:
     return when.date() if isinstance(when, datetime) else when
+
+
+class _Lookups(Protocol):
+    """What `_FactsMixin.known_facts` needs of the store it is mixed into."""
+
+    def customer(self, customer_id: str) -> Customer | None: ...
+
+    def order(self, order_id: str) -> Order | None: ...
+
+    def _count_exceptions(self, customer_id: str, start: date, end: date) -> int: ...
 
 
 class _FactsMixin:
     """known_facts on top of customer(), order(), find_customer_by_order() and _count_exceptions()."""
 
-    def known_facts(self, customer_id: Optional[str], order_id: Optional[str], *, today: date,
-                    period_days: int) -> dict[str, object]:
+    def known_facts(
+        self: _Lookups, customer_id: str | None, order_id: str | None, *, today: date, period_days: int
+    ) -> dict[str, object]:
         """Facts the company knows about this customer and order: membership, tenure_days,
         recent_exceptions (granted within `period_days` before `today`, both ends counted),
         order_value, days_since_purchase, days_since_delivery (only when delivered),
@@ -168,50 +165,75 @@ class SqlCustomerStore(_FactsMixin):
         self._write = session_factory(engine)
         self._read = session_factory(engine, read_only=True)
 
-    def customer(self, customer_id: str) -> Optional[Customer]:
+    def customer(self, customer_id: str) -> Customer | None:
         with unit_of_work(self._read) as s:
-            row = s.execute(select(t.customers).where(t.customers.c.id == canonical_customer_id(customer_id))
-                            ).mappings().first()
+            row = (
+                s.execute(select(t.customers).where(t.customers.c.id == canonical_customer_id(customer_id)))
+                .mappings()
+                .first()
+            )
             return None if row is None else Customer(**row)
 
-    def order(self, order_id: str) -> Optional[Order]:
+    def order(self, order_id: str) -> Order | None:
         with unit_of_work(self._read) as s:
             row = s.execute(select(t.orders).where(t.orders.c.id == canonical_order_id(order_id))).mappings().first()
             return None if row is None else Order(**row)
 
     def orders_for(self, customer_id: str) -> list[Order]:
         """The customer's orders, newest first."""
-        query = (select(t.orders).where(t.orders.c.customer_id == canonical_customer_id(customer_id))
-                 .order_by(t.orders.c.placed_on.desc(), t.orders.c.id.desc()))
+        query = (
+            select(t.orders)
+            .where(t.orders.c.customer_id == canonical_customer_id(customer_id))
+            .order_by(t.orders.c.placed_on.desc(), t.orders.c.id.desc())
+        )
         with unit_of_work(self._read) as s:
             return [Order(**row) for row in s.execute(query).mappings()]
 
-    def find_customer_by_order(self, order_id: str) -> Optional[Customer]:
-        query = (select(t.customers).join(t.orders, t.orders.c.customer_id == t.customers.c.id)
-                 .where(t.orders.c.id == canonical_order_id(order_id)))
+    def find_customer_by_order(self, order_id: str) -> Customer | None:
+        query = (
+            select(t.customers)
+            .join(t.orders, t.orders.c.customer_id == t.customers.c.id)
+            .where(t.orders.c.id == canonical_order_id(order_id))
+        )
         with unit_of_work(self._read) as s:
             row = s.execute(query).mappings().first()
             return None if row is None else Customer(**row)
 
     def exceptions_for(self, customer_id: str) -> list[ExceptionRecord]:
         h = t.exception_history
-        query = (select(h).where(h.c.customer_id == canonical_customer_id(customer_id))
-                 .order_by(h.c.granted_on.desc(), h.c.id.desc()))
+        query = (
+            select(h)
+            .where(h.c.customer_id == canonical_customer_id(customer_id))
+            .order_by(h.c.granted_on.desc(), h.c.id.desc())
+        )
         with unit_of_work(self._read) as s:
             rows = s.execute(query).mappings().all()
             return [ExceptionRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
 
     def _count_exceptions(self, customer_id: str, start: date, end: date) -> int:
         h = t.exception_history
-        query = select(func.count()).select_from(h).where(h.c.customer_id == customer_id, h.c.counts == true(),
-                                                          h.c.granted_on >= start, h.c.granted_on <= end)
+        query = (
+            select(func.count())
+            .select_from(h)
+            .where(h.c.customer_id == customer_id, h.c.counts == true(), h.c.granted_on >= start, h.c.granted_on <= end)
+        )
         with unit_of_work(self._read) as s:
             return int(s.execute(query).scalar_one())
 
-    def record_exception(self, customer_id: str, order_id: Optional[str], situation: str, amount: object,
-                         when: Union[date, datetime], *, remedy: Optional[str] = None, kind: Optional[str] = None,
-                         proposal_id: Optional[str] = None, counts: bool = True,
-                         session: Optional[Session] = None) -> ExceptionRecord:
+    def record_exception(
+        self,
+        customer_id: str,
+        order_id: str | None,
+        situation: str,
+        amount: object,
+        when: date | datetime,
+        *,
+        remedy: str | None = None,
+        kind: str | None = None,
+        proposal_id: str | None = None,
+        counts: bool = True,
+        session: Session | None = None,
+    ) -> ExceptionRecord:
         """Remember that a remedy was granted (cumulative limits; recent_exceptions when it
         `counts`). With `session`, inside the caller's unit of work: it commits with the grant."""
         record = _grant_record(customer_id, order_id, situation, amount, when, remedy, kind, proposal_id, counts)
@@ -222,14 +244,14 @@ class SqlCustomerStore(_FactsMixin):
                 self._insert_grant(s, record)
         return record
 
-    def grants_for(self, customer_id: str, *, session: Optional[Session] = None) -> list[ExceptionRecord]:
+    def grants_for(self, customer_id: str, *, session: Session | None = None) -> list[ExceptionRecord]:
         if session is None:
             return self.exceptions_for(customer_id)
         h = t.exception_history
         rows = session.execute(select(h).where(h.c.customer_id == canonical_customer_id(customer_id))).mappings()
         return [ExceptionRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
 
-    def lock_customer(self, customer_id: str, *, session: Optional[Session] = None) -> None:
+    def lock_customer(self, customer_id: str, *, session: Session | None = None) -> None:
         """Serialise grants to one customer: the caller's transaction holds the customer's row
         until it commits (SQLite: the writer lock the unit of work already holds)."""
         if session is None or session.get_bind().dialect.name == "sqlite":
@@ -250,8 +272,13 @@ class SqlCustomerStore(_FactsMixin):
         s.execute(insert(t.exception_history).values(**vars(record)))
 
     # -- loading (seed_demo, admin tools) ---------------------------------------------------------
-    def upsert(self, customers: Iterable[Customer] = (), orders: Iterable[Order] = (),
-               replace_source: Optional[str] = None, exceptions: Iterable[ExceptionRecord] = ()) -> None:
+    def upsert(
+        self,
+        customers: Iterable[Customer] = (),
+        orders: Iterable[Order] = (),
+        replace_source: str | None = None,
+        exceptions: Iterable[ExceptionRecord] = (),
+    ) -> None:
         """Insert or update customers and orders by id; when `replace_source` is given, the
         exception rows with that source for these customers are replaced by `exceptions`."""
         customers, orders, exceptions = list(customers), list(orders), list(exceptions)
@@ -276,28 +303,30 @@ class SqlCustomerStore(_FactsMixin):
 class InMemoryCustomerStore(_FactsMixin):
     """A fake with the same behaviour as SqlCustomerStore, for unit tests.
 
-        store = InMemoryCustomerStore.demo(today)   # the demo customers of seed_demo
+    store = InMemoryCustomerStore.demo(today)   # the demo customers of seed_demo
     """
 
-    def __init__(self, customers: Iterable[Customer] = (), orders: Iterable[Order] = (),
-                 exceptions: Iterable[ExceptionRecord] = ()) -> None:
+    def __init__(
+        self,
+        customers: Iterable[Customer] = (),
+        orders: Iterable[Order] = (),
+        exceptions: Iterable[ExceptionRecord] = (),
+    ) -> None:
         self.customers: dict[str, Customer] = {}
         self.orders: dict[str, Order] = {}
         self.exceptions: list[ExceptionRecord] = []
         self.upsert(customers, orders, exceptions=exceptions)
 
     @classmethod
-    def demo(cls, today: date) -> "InMemoryCustomerStore":
-        from makegood.customers.demo import seed_demo
-
+    def demo(cls, today: date) -> InMemoryCustomerStore:
         store = cls()
         seed_demo(store, today)
         return store
 
-    def customer(self, customer_id: str) -> Optional[Customer]:
+    def customer(self, customer_id: str) -> Customer | None:
         return self.customers.get(canonical_customer_id(customer_id))
 
-    def order(self, order_id: str) -> Optional[Order]:
+    def order(self, order_id: str) -> Order | None:
         return self.orders.get(canonical_order_id(order_id))
 
     def orders_for(self, customer_id: str) -> list[Order]:
@@ -305,7 +334,7 @@ class InMemoryCustomerStore(_FactsMixin):
         mine = [o for o in self.orders.values() if o.customer_id == cid]
         return sorted(mine, key=lambda o: (o.placed_on, o.id), reverse=True)
 
-    def find_customer_by_order(self, order_id: str) -> Optional[Customer]:
+    def find_customer_by_order(self, order_id: str) -> Customer | None:
         order = self.order(order_id)
         return None if order is None else self.customers.get(order.customer_id)
 
@@ -314,19 +343,30 @@ class InMemoryCustomerStore(_FactsMixin):
         return sorted((e for e in self.exceptions if e.customer_id == cid), key=lambda e: e.granted_on, reverse=True)
 
     def _count_exceptions(self, customer_id: str, start: date, end: date) -> int:
-        return sum(1 for e in self.exceptions
-                   if e.customer_id == customer_id and e.counts and start <= e.granted_on <= end)
+        return sum(
+            1 for e in self.exceptions if e.customer_id == customer_id and e.counts and start <= e.granted_on <= end
+        )
 
-    def grants_for(self, customer_id: str, *, session: Optional[Session] = None) -> list[ExceptionRecord]:
+    def grants_for(self, customer_id: str, *, session: Session | None = None) -> list[ExceptionRecord]:
         return self.exceptions_for(customer_id)
 
-    def lock_customer(self, customer_id: str, *, session: Optional[Session] = None) -> None:
+    def lock_customer(self, customer_id: str, *, session: Session | None = None) -> None:
         return None  # one process, one list: nothing to serialise
 
-    def record_exception(self, customer_id: str, order_id: Optional[str], situation: str, amount: object,
-                         when: Union[date, datetime], *, remedy: Optional[str] = None, kind: Optional[str] = None,
-                         proposal_id: Optional[str] = None, counts: bool = True,
-                         session: Optional[Session] = None) -> ExceptionRecord:
+    def record_exception(
+        self,
+        customer_id: str,
+        order_id: str | None,
+        situation: str,
+        amount: object,
+        when: date | datetime,
+        *,
+        remedy: str | None = None,
+        kind: str | None = None,
+        proposal_id: str | None = None,
+        counts: bool = True,
+        session: Session | None = None,
+    ) -> ExceptionRecord:
         record = _grant_record(customer_id, order_id, situation, amount, when, remedy, kind, proposal_id, counts)
         if record.proposal_id is not None and any(e.proposal_id == record.proposal_id for e in self.exceptions):
             raise CaseError(f"{record.proposal_id} has already been granted")
@@ -341,8 +381,13 @@ class InMemoryCustomerStore(_FactsMixin):
         self.exceptions.append(record)
         return record
 
-    def upsert(self, customers: Iterable[Customer] = (), orders: Iterable[Order] = (),
-               replace_source: Optional[str] = None, exceptions: Iterable[ExceptionRecord] = ()) -> None:
+    def upsert(
+        self,
+        customers: Iterable[Customer] = (),
+        orders: Iterable[Order] = (),
+        replace_source: str | None = None,
+        exceptions: Iterable[ExceptionRecord] = (),
+    ) -> None:
         customers, exceptions = list(customers), list(exceptions)
         for c in customers:
             self.customers[c.id] = c
@@ -354,6 +399,21 @@ class InMemoryCustomerStore(_FactsMixin):
         self.exceptions.extend(exceptions)
 
 
+def seed_demo(target: SqlCustomerStore | InMemoryCustomerStore | Engine, today: date) -> dict[str, int]:
+    """Write the demo customers, orders and exception history (`makegood.customers.demo`), dated
+    from `today`.
+
+    Idempotent: customers and orders are upserted by id, and the demo's own exception rows
+    (source "demo") are replaced; exceptions recorded by the assistant are left alone.
+    Seeding again on a later day moves the demo dates along with it.
+    Returns how many customers, orders and exception rows the demo has.
+    """
+    store = SqlCustomerStore(target) if isinstance(target, Engine) else target
+    customers, orders, exceptions = demo_data(today)
+    store.upsert(customers, orders, replace_source=DEMO, exceptions=exceptions)
+    return {"customers": len(customers), "orders": len(orders), "exceptions": len(exceptions)}
+
+
 def _situation(situation: str) -> str:
     if not isinstance(situation, str) or not situation.strip():
         raise CaseError(f"an exception record needs the situation it was granted for; got {situation!r}")
@@ -361,6 +421,17 @@ def _situation(situation: str) -> str:
 
 
 __all__: Sequence[str] = (
-    "Customer", "CustomerStore", "ExceptionRecord", "InMemoryCustomerStore", "MEMBERSHIPS", "Order",
-    "SqlCustomerStore", "customer_facts", "order_facts", "period_start",
+    "DEMO",
+    "GRANTED",
+    "MEMBERSHIPS",
+    "Customer",
+    "CustomerStore",
+    "ExceptionRecord",
+    "InMemoryCustomerStore",
+    "Order",
+    "SqlCustomerStore",
+    "customer_facts",
+    "order_facts",
+    "period_start",
+    "seed_demo",
 )

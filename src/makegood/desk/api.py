@@ -11,13 +11,14 @@ naming the field. Numbers are read as Decimal, never float.
 from __future__ import annotations
 
 import json as jsonlib
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping, Optional
+from typing import Any, Literal, overload
 
 from sanic.response import HTTPResponse, json
 
 from makegood.desk import auth
-from makegood.desk.app import blocking, desk_of
+from makegood.desk.context import blocking, desk_of
 from makegood.desk.openapi import openapi_document
 from makegood.errors import MakegoodError, shown
 from makegood.jsonable import to_jsonable
@@ -40,16 +41,19 @@ def _error(message: str, status: int) -> HTTPResponse:
     return json({"error": shown(message)}, status=status)
 
 
-def _copilot_allowed(request: Any) -> Optional[HTTPResponse]:
+def _copilot_allowed(request: Any) -> HTTPResponse | None:
     role = request.ctx.principal.role
     if role not in auth.COPILOT_ROLES:
-        return _error(f"the copilot is for agents and supervisors; {request.ctx.principal.name} is "
-                      f"{'an' if role[:1] in 'aeiou' else 'a'} {role}", 403)
+        return _error(
+            f"the copilot is for agents and supervisors; {request.ctx.principal.name} is "
+            f"{'an' if role[:1] in 'aeiou' else 'a'} {role}",
+            403,
+        )
     return None
 
 
 # -- body parsing -----------------------------------------------------------------------------------
-def parse_body(raw: Optional[bytes]) -> dict[str, Any]:
+def parse_body(raw: bytes | None) -> dict[str, Any]:
     if not raw:
         raise BadRequest("the request body is empty; send a JSON object")
     try:
@@ -87,7 +91,11 @@ def _type(value: Any) -> str:
     return type(value).__name__
 
 
-def _text(body: Mapping[str, Any], field: str, *, required: bool = False, limit: int = 128) -> Optional[str]:
+@overload
+def _text(body: Mapping[str, Any], field: str, *, required: Literal[True], limit: int = 128) -> str: ...
+@overload
+def _text(body: Mapping[str, Any], field: str, *, required: bool = False, limit: int = 128) -> str | None: ...
+def _text(body: Mapping[str, Any], field: str, *, required: bool = False, limit: int = 128) -> str | None:
     value = body.get(field)
     if value is None:
         if required:
@@ -119,10 +127,10 @@ def _turns(body: Mapping[str, Any], field: str, *, required: bool) -> list[dict[
     value = body.get(field)
     if value is None:
         if required:
-            raise BadRequest(f"{field} is required: a list of {{\"speaker\", \"text\"}} objects")
+            raise BadRequest(f'{field} is required: a list of {{"speaker", "text"}} objects')
         return []
     if not isinstance(value, list):
-        raise BadRequest(f"{field} must be an array of {{\"speaker\", \"text\"}} objects, got {_type(value)}")
+        raise BadRequest(f'{field} must be an array of {{"speaker", "text"}} objects, got {_type(value)}')
     if len(value) > MAX_TURNS:
         raise BadRequest(f"{field} has {len(value)} turns; at most {MAX_TURNS}")
     turns = []
@@ -140,12 +148,12 @@ def _turns(body: Mapping[str, Any], field: str, *, required: bool) -> list[dict[
     return turns
 
 
-def _size(body: Mapping[str, Any]) -> Optional[str]:
+def _size(body: Mapping[str, Any]) -> str | None:
     value = body.get("size")
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise BadRequest(f"size must be an amount (a string like \"25.00\" or a number), got {_type(value)}")
+        raise BadRequest(f'size must be an amount (a string like "25.00" or a number), got {_type(value)}')
     text = str(value).strip()
     if not text:
         return None
@@ -163,8 +171,9 @@ def _ask(body: Mapping[str, Any]) -> Any:
             if isinstance(item, (dict, list)):
                 raise BadRequest(f"customer_ask.{key} must be a number, string or boolean, got {_type(item)}")
         return dict(value)
-    raise BadRequest(f"customer_ask must be an object like {{\"remedy\": \"partial_refund\", \"size\": \"60\"}}, "
-                     f"got {_type(value)}")
+    raise BadRequest(
+        f'customer_ask must be an object like {{"remedy": "partial_refund", "size": "60"}}, got {_type(value)}'
+    )
 
 
 # -- routes -----------------------------------------------------------------------------------------
@@ -172,7 +181,8 @@ async def suggest(request: Any) -> HTTPResponse:
     refused = _copilot_allowed(request)
     if refused:
         return refused
-    from makegood.copilot import SuggestRequest, suggest as copilot_suggest
+    from makegood.copilot import SuggestRequest
+    from makegood.copilot import suggest as copilot_suggest
 
     try:
         body = parse_body(request.body)
@@ -194,7 +204,8 @@ async def log_option(request: Any) -> HTTPResponse:
     refused = _copilot_allowed(request)
     if refused:
         return refused
-    from makegood.copilot import LogRequest, log as copilot_log
+    from makegood.copilot import LogRequest
+    from makegood.copilot import log as copilot_log
 
     try:
         body = parse_body(request.body)

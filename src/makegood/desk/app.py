@@ -10,34 +10,30 @@ Blocking work (database, password hashing, Rasa) runs off the event loop.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import itertools
 import logging
-import threading
-from pathlib import Path
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse, html, json, redirect
+from sanic.response import BaseHTTPResponse, HTTPResponse, json, redirect
 
-from makegood.desk import auth
-from makegood.desk.present import FILTERS
+from makegood.desk import api, auth, chat, pages
+from makegood.desk.context import HERE, Desk, blocking, desk_of
 from makegood.errors import DecisionConflict, LedgerError, MakegoodError, StoreUnavailable, shown
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 MAX_BODY = 1_000_000  # bytes: anything bigger is refused with 413
 
 _names = itertools.count(1)
 
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 
 
 def _forbidden_errors() -> tuple[type, ...]:
@@ -48,74 +44,15 @@ def _forbidden_errors() -> tuple[type, ...]:
     return (CopilotForbidden,)
 
 
-class Desk:
-    """What the routes share: the wiring, the templates and the flash messages."""
-
-    def __init__(self, services_factory: Callable[[], Any], accounts: Any, understanding: Any,
-                 rasa_url: Optional[str], secure_cookies: bool) -> None:
-        self.services_factory = services_factory
-        self.accounts = accounts
-        self.understanding = understanding
-        self.rasa_url = rasa_url.rstrip("/") if rasa_url else None
-        self.secure_cookies = secure_cookies
-        self.templates = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                                     autoescape=select_autoescape(["html"]), trim_blocks=True,
-                                     lstrip_blocks=True)
-        self.templates.filters.update(FILTERS)
-        self._flashes: dict[str, list[tuple[str, str]]] = {}
-        self._flash_lock = threading.Lock()
-
-    def services(self) -> Any:
-        return self.services_factory()
-
-    # -- flash messages: kept server-side per session, shown once -----------------------------------
-    def flash(self, request: Any, kind: str, text: str) -> None:
-        principal = getattr(request.ctx, "principal", None)
-        if principal is None or not principal.session_id:
-            return
-        with self._flash_lock:
-            messages = self._flashes.setdefault(principal.session_id, [])
-            messages.append((kind, text))
-            del messages[:-5]
-
-    def take_flashes(self, request: Any) -> list[tuple[str, str]]:
-        principal = getattr(request.ctx, "principal", None)
-        if principal is None or not principal.session_id:
-            return []
-        with self._flash_lock:
-            return self._flashes.pop(principal.session_id, [])
-
-    def forget_session(self, session_id: str) -> None:
-        with self._flash_lock:
-            self._flashes.pop(session_id, None)
-
-    # -- rendering --------------------------------------------------------------------------------
-    def render(self, request: Any, template: str, status: int = 200, **values: Any) -> HTTPResponse:
-        principal = getattr(request.ctx, "principal", None)
-        messages = self.take_flashes(request) + list(values.pop("messages", []))
-        body = self.templates.get_template(template).render(
-            user=principal.user if principal else None,
-            csrf=principal.csrf if principal else None,
-            messages=messages,
-            path=request.path,
-            **values,
-        )
-        return html(body, status=status)
-
-
-async def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a blocking call (database, password hash, HTTP to Rasa) in the default executor."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
-
-
-def desk_of(request: Any) -> Desk:
-    return request.app.ctx.desk
-
-
-def create_app(services_factory: Callable[[], Any], accounts: Any, understanding: Any, *,
-               rasa_url: Optional[str] = None, name: Optional[str] = None,
-               secure_cookies: bool = False) -> Sanic:
+def create_app(
+    services_factory: Callable[[], Any],
+    accounts: Any,
+    understanding: Any,
+    *,
+    rasa_url: str | None = None,
+    name: str | None = None,
+    secure_cookies: bool = False,
+) -> Sanic:
     """The desk app. `services_factory()` returns makegood Services (called per request;
     get_services caches). `name` must be unique per process (Sanic's registry): the default
     is "makegood_desk" for the first app and a numbered variant after that."""
@@ -129,8 +66,6 @@ def create_app(services_factory: Callable[[], Any], accounts: Any, understanding
     app.ctx.desk = Desk(services_factory, accounts, understanding, rasa_url, secure_cookies)
     app.static("/static", str(STATIC), name="static")
 
-    from makegood.desk import api, chat, pages
-
     pages.register(app)
     api.register(app)
     chat.register(app)
@@ -142,22 +77,30 @@ def create_app(services_factory: Callable[[], Any], accounts: Any, understanding
 
 
 # -- middleware -------------------------------------------------------------------------------------
-async def _authenticate(request: Any) -> Optional[HTTPResponse]:
+async def _authenticate(request: Any) -> HTTPResponse | None:
     request.ctx.principal = None
     path = request.path
     if auth.is_public(path):
         return None
     desk = desk_of(request)
     api = auth.is_api(path)
-    principal = await blocking(auth.identify, desk.accounts,
-                               authorization=request.headers.get("authorization"),
-                               session_id=request.cookies.get(auth.SESSION_COOKIE),
-                               allow_bearer=api)
+    principal = await blocking(
+        auth.identify,
+        desk.accounts,
+        authorization=request.headers.get("authorization"),
+        session_id=request.cookies.get(auth.SESSION_COOKIE),
+        allow_bearer=api,
+    )
     if principal is None:
         if api:
-            return json({"error": "sign in first: send Authorization: Bearer <token>, or the desk's "
-                                  "session cookie with an X-CSRF-Token header"}, status=401,
-                        headers={"WWW-Authenticate": 'Bearer realm="makegood"'})
+            return json(
+                {
+                    "error": "sign in first: send Authorization: Bearer <token>, or the desk's "
+                    "session cookie with an X-CSRF-Token header"
+                },
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="makegood"'},
+            )
         from urllib.parse import quote
 
         target = path + (f"?{request.query_string}" if request.query_string else "")
@@ -167,15 +110,18 @@ async def _authenticate(request: Any) -> Optional[HTTPResponse]:
         return None
     given = request.headers.get(auth.CSRF_HEADER, "") if api else _form_value(request, auth.CSRF_FIELD)
     if not _csrf_ok(principal.csrf, given):
-        message = ("missing or wrong X-CSRF-Token header" if api
-                   else "This form has expired or did not come from the desk. Go back, reload the page and try again.")
+        message = (
+            "missing or wrong X-CSRF-Token header"
+            if api
+            else "This form has expired or did not come from the desk. Go back, reload the page and try again."
+        )
         if api:
             return json({"error": message}, status=403)
         return desk.render(request, "error.html", status=403, title="Forbidden", message=message)
     return None
 
 
-def _csrf_ok(expected: Optional[str], given: Optional[str]) -> bool:
+def _csrf_ok(expected: str | None, given: str | None) -> bool:
     from makegood.accounts import csrf_ok
 
     if not expected or not given:
@@ -186,12 +132,12 @@ def _csrf_ok(expected: Optional[str], given: Optional[str]) -> bool:
 def _form_value(request: Any, field: str) -> str:
     try:
         form = request.form
-    except Exception:  # not a form body
+    except Exception:  # noqa: BLE001 - not a form body (Sanic raises several kinds)
         return ""
     return (form.get(field) or "") if form else ""
 
 
-async def _security_headers(request: Any, response: HTTPResponse) -> None:
+async def _security_headers(request: Any, response: BaseHTTPResponse) -> None:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
@@ -230,17 +176,20 @@ async def _on_error(request: Any, exc: BaseException) -> HTTPResponse:
     status, message = classify(exc)
     message = shown(message)
     if status >= 500 and status != 503:
-        log.exception("desk error on %s", getattr(request, "path", "?"), exc_info=exc)
+        log.error("desk error on %s", getattr(request, "path", "?"), exc_info=exc)
     if request is None or auth.is_api(request.path) or request.path in ("/chat/send", "/health"):
         return json({"error": message}, status=status)
     try:
         if not hasattr(request.ctx, "principal"):
             request.ctx.principal = None
-        titles = {403: "Forbidden", 404: "Not found", 409: "Changed meanwhile", 413: "Too large",
-                  503: "Unavailable"}
-        return desk_of(request).render(request, "error.html", status=status,
-                                       title=titles.get(status, "Error" if status >= 500 else "Not possible"),
-                                       message=message)
+        titles = {403: "Forbidden", 404: "Not found", 409: "Changed meanwhile", 413: "Too large", 503: "Unavailable"}
+        return desk_of(request).render(
+            request,
+            "error.html",
+            status=status,
+            title=titles.get(status, "Error" if status >= 500 else "Not possible"),
+            message=message,
+        )
     except Exception:  # the error page itself failed: plain text, never a traceback
         log.exception("error page failed")
         return HTTPResponse(message, status=status, content_type="text/plain; charset=utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 SESSION_COOKIE = "mg_session"
 LOGIN_COOKIE = "mg_login"
@@ -33,8 +33,8 @@ class Principal:
 
     user: Any  # makegood.accounts.User
     via: str  # "session" | "bearer"
-    session_id: Optional[str] = None
-    csrf: Optional[str] = None
+    session_id: str | None = None
+    csrf: str | None = None
 
     @property
     def name(self) -> str:
@@ -53,7 +53,7 @@ def is_api(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-def bearer_token(authorization: Optional[str]) -> Optional[str]:
+def bearer_token(authorization: str | None) -> str | None:
     """The token of an `Authorization: Bearer <token>` header; "" when the header is
     there but malformed (so a bad header is refused rather than ignored)."""
     if authorization is None:
@@ -64,8 +64,9 @@ def bearer_token(authorization: Optional[str]) -> Optional[str]:
     return token.strip()
 
 
-def identify(accounts: Any, *, authorization: Optional[str], session_id: Optional[str],
-             allow_bearer: bool) -> Optional[Principal]:
+def identify(
+    accounts: Any, *, authorization: str | None, session_id: str | None, allow_bearer: bool
+) -> Principal | None:
     """The principal behind a request, or None. Blocking (database): call off the event loop.
 
     A bearer header, when present and allowed, decides alone: a wrong token does not fall
@@ -93,8 +94,7 @@ def new_login_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def cookie(response: Any, name: str, value: str, *, secure: bool, max_age: Optional[int] = None,
-           path: str = "/") -> None:
+def cookie(response: Any, name: str, value: str, *, secure: bool, max_age: int | None = None, path: str = "/") -> None:
     response.cookies[name] = value
     morsel = response.cookies[name]
     morsel["httponly"] = True
@@ -110,11 +110,15 @@ def forget_cookie(response: Any, name: str, *, secure: bool, path: str = "/") ->
     cookie(response, name, "", secure=secure, max_age=0, path=path)
 
 
-def safe_next(target: Optional[str], default: str = "/queue") -> str:
+def safe_next(target: str | None, default: str = "/queue") -> str:
     """Only same-site paths: never `//evil.example` or `https://...` (open redirect)."""
     target = (target or "").strip()
-    if (not target.startswith("/") or target.startswith("//") or "\\" in target
-            or any(ord(ch) < 32 for ch in target) or target.startswith("/login")):
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/login"))
+        or "\\" in target
+        or any(ord(ch) < 32 for ch in target)
+    ):
         return default
     return target
 
@@ -126,7 +130,7 @@ HSTS = "max-age=31536000"
 SECURE_COOKIE_MODES = ("auto", "always", "never")
 
 
-def _host_name(host: Optional[str]) -> str:
+def _host_name(host: str | None) -> str:
     host = (host or "").strip().lower()
     if host.startswith("["):  # [::1]:8000
         return host[1:].split("]", 1)[0]
@@ -150,8 +154,9 @@ def on_loopback(request: Any) -> bool:
     return _host_name(request.headers.get("host")) in LOOPBACK_HOSTS
 
 
-def install_transport_security(app: Any, *, secure_cookies: str = "auto",
-                               trusted_proxies: tuple[str, ...] = ()) -> None:
+def install_transport_security(
+    app: Any, *, secure_cookies: str = "auto", trusted_proxies: tuple[str, ...] = ()
+) -> None:
     """Mark every cookie Secure unless the desk is served on loopback (mode "auto"), always
     ("always") or never ("never", e.g. a plain-HTTP lab network); send HSTS over TLS."""
     if secure_cookies not in SECURE_COOKIE_MODES:

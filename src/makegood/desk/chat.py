@@ -16,15 +16,16 @@ from typing import Any
 
 from sanic.response import HTTPResponse, json
 
-from makegood.desk.app import blocking, desk_of
+from makegood.desk.context import blocking, desk_of
 
 log = logging.getLogger(__name__)
 
 SENDER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_MESSAGE = 2000
 RASA_TIMEOUT_S = 30
-UNAVAILABLE = ("Sorry, our assistant can't be reached right now. Please try again in a few minutes, "
-               "or contact us another way.")
+UNAVAILABLE = (
+    "Sorry, our assistant can't be reached right now. Please try again in a few minutes, or contact us another way."
+)
 
 
 def register(app: Any) -> None:
@@ -41,7 +42,7 @@ async def chat_send(request: Any) -> HTTPResponse:
     try:
         body = jsonlib.loads((request.body or b"").decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        return json({"error": "the request body must be JSON: {\"sender\", \"message\"}"}, status=400)
+        return json({"error": 'the request body must be JSON: {"sender", "message"}'}, status=400)
     if not isinstance(body, dict):
         return json({"error": "the request body must be a JSON object"}, status=400)
     sender, message = body.get("sender"), body.get("message")
@@ -63,8 +64,9 @@ async def chat_send(request: Any) -> HTTPResponse:
 
 def _post_to_rasa(rasa_url: str, sender: str, message: str) -> list[dict[str, Any]]:
     data = jsonlib.dumps({"sender": sender, "message": message}).encode("utf-8")
-    req = urllib.request.Request(f"{rasa_url}/webhooks/rest/webhook", data=data, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(  # noqa: S310 - configured URL
+        f"{rasa_url}/webhooks/rest/webhook", data=data, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=RASA_TIMEOUT_S) as resp:  # noqa: S310 - configured URL
         payload = jsonlib.loads(resp.read().decode("utf-8") or "[]")
     if not isinstance(payload, list):
@@ -76,8 +78,11 @@ def _post_to_rasa(rasa_url: str, sender: str, message: str) -> list[dict[str, An
         reply: dict[str, Any] = {"text": str(item.get("text") or "")}
         buttons = item.get("buttons")
         if isinstance(buttons, list):
-            reply["buttons"] = [{"title": str(b.get("title") or ""), "payload": str(b.get("payload") or "")}
-                                for b in buttons if isinstance(b, dict)]
+            reply["buttons"] = [
+                {"title": str(b.get("title") or ""), "payload": str(b.get("payload") or "")}
+                for b in buttons
+                if isinstance(b, dict)
+            ]
         if reply["text"] or reply.get("buttons"):
             out.append(reply)
     return out

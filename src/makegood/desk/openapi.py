@@ -23,8 +23,12 @@ _ERRORS = {
     "503": {"$ref": "#/components/responses/Unavailable"},
 }
 
-_MONEY = {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "25.00",
-          "description": "Money as a decimal string (never a float)."}
+_MONEY = {
+    "type": "string",
+    "pattern": r"^\d+(\.\d{1,2})?$",
+    "example": "25.00",
+    "description": "Money as a decimal string (never a float).",
+}
 
 _OPTION = {
     "type": "object",
@@ -32,10 +36,13 @@ _OPTION = {
     "required": ["remedy", "size", "kind", "required_tier", "rule", "text"],
     "properties": {
         "remedy": {"type": "string", "example": "partial_refund"},
-        "size": {"type": "string", "nullable": True,
-                 "description": "Money (\"25.00\") or whole days (\"14\"), as text; null for a remedy "
-                                "with no size (kind item or none).",
-                 "example": "25.00"},
+        "size": {
+            "type": "string",
+            "nullable": True,
+            "description": 'Money ("25.00") or whole days ("14"), as text; null for a remedy '
+            "with no size (kind item or none).",
+            "example": "25.00",
+        },
         "kind": {"type": "string", "enum": list(REMEDY_KINDS)},
         "cost": _MONEY,
         "required_tier": {"$ref": "#/components/schemas/Tier"},
@@ -70,16 +77,30 @@ _DOCUMENT: dict[str, Any] = {
                     "Reads the customer's turns (language understanding picks the situation and the facts "
                     "mentioned), looks the order or customer up, and returns the options within the agent's "
                     "authority, those needing a peer, supervisor or manager, what is missing, and "
-                    "Listen-Apologize-Solve-Thank phrasing. Writes nothing."),
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/SuggestRequest"},
-                    "example": {"turns": [
-                        {"speaker": "customer", "text": "my dinner set from order MG-10422 arrived smashed"},
-                        {"speaker": "agent", "text": "I'm so sorry to hear that"}]},
-                }}},
+                    "Listen-Apologize-Solve-Thank phrasing. Writes nothing."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/SuggestRequest"},
+                            "example": {
+                                "turns": [
+                                    {
+                                        "speaker": "customer",
+                                        "text": "my dinner set from order MG-10422 arrived smashed",
+                                    },
+                                    {"speaker": "agent", "text": "I'm so sorry to hear that"},
+                                ]
+                            },
+                        }
+                    },
+                },
                 "responses": {
-                    "200": {"description": "The suggestion.",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Suggestion"}}}},
+                    "200": {
+                        "description": "The suggestion.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Suggestion"}}},
+                    },
                     **_ERRORS,
                 },
             }
@@ -93,17 +114,32 @@ _DOCUMENT: dict[str, Any] = {
                     "and records a proposal: `accepted` when it is within the agent's authority, `pending` at "
                     "the tier that must approve it otherwise (for peer, the agent counts as the first of "
                     "two). Idempotent on `idempotency_key` (else on remedy, size, situation and order): "
-                    "201 when stored now, 200 when it was already logged."),
-                "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/LogRequest"},
-                    "example": {"conversation_id": "desk-alice-1", "situation": "damaged_item",
-                                "order_id": "MG-10422", "remedy": "partial_refund", "size": "25.00"},
-                }}},
+                    "201 when stored now, 200 when it was already logged."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/LogRequest"},
+                            "example": {
+                                "conversation_id": "desk-alice-1",
+                                "situation": "damaged_item",
+                                "order_id": "MG-10422",
+                                "remedy": "partial_refund",
+                                "size": "25.00",
+                            },
+                        }
+                    },
+                },
                 "responses": {
-                    "200": {"description": "Already logged: the stored proposal, unchanged.",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Proposal"}}}},
-                    "201": {"description": "Logged now.",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Proposal"}}}},
+                    "200": {
+                        "description": "Already logged: the stored proposal, unchanged.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Proposal"}}},
+                    },
+                    "201": {
+                        "description": "Logged now.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Proposal"}}},
+                    },
                     **_ERRORS,
                     "409": {"$ref": "#/components/responses/Conflict"},
                 },
@@ -112,40 +148,70 @@ _DOCUMENT: dict[str, Any] = {
     },
     "components": {
         "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer",
-                           "description": "An API token (`makegood users token NAME`)."},
-            "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "mg_session",
-                              "description": "The agent desk's session cookie (sign in at /login)."},
-            "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-                           "description": "Required with the session cookie: the page's csrf-token meta value."},
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API token (`makegood users token NAME`).",
+            },
+            "sessionCookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "mg_session",
+                "description": "The agent desk's session cookie (sign in at /login).",
+            },
+            "csrfHeader": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-CSRF-Token",
+                "description": "Required with the session cookie: the page's csrf-token meta value.",
+            },
         },
         "responses": {
-            "BadRequest": _error("Malformed JSON, a field of the wrong type, an unknown situation, remedy or "
-                                 "fact, or a remedy outside policy. The message names what was wrong."),
+            "BadRequest": _error(
+                "Malformed JSON, a field of the wrong type, an unknown situation, remedy or "
+                "fact, or a remedy outside policy. The message names what was wrong."
+            ),
             "Unauthorized": _error("No valid bearer token or session."),
-            "Forbidden": _error("Missing or wrong X-CSRF-Token with a session, or a role that may not use "
-                                "the copilot (reviewer, admin)."),
+            "Forbidden": _error(
+                "Missing or wrong X-CSRF-Token with a session, or a role that may not use "
+                "the copilot (reviewer, admin)."
+            ),
             "Conflict": _error("Someone changed the same proposal a moment ago; retry."),
             "TooLarge": _error("The request body is larger than 1 MB."),
             "Unavailable": _error("The database or the language model cannot be reached."),
         },
         "schemas": {
-            "Error": {"type": "object", "required": ["error"],
-                      "properties": {"error": {"type": "string", "example": "turns[0].text must be a string"}}},
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string", "example": "turns[0].text must be a string"}},
+            },
             "Tier": {"type": "string", "enum": ["self_service", "agent", "peer", "supervisor", "manager"]},
-            "Turn": {"type": "object", "required": ["speaker", "text"], "additionalProperties": False,
-                     "properties": {"speaker": {"type": "string", "enum": ["customer", "agent"]},
-                                    "text": {"type": "string", "maxLength": 5000,
-                                             "description": "Longer texts are cut to 5000 characters."}}},
+            "Turn": {
+                "type": "object",
+                "required": ["speaker", "text"],
+                "additionalProperties": False,
+                "properties": {
+                    "speaker": {"type": "string", "enum": ["customer", "agent"]},
+                    "text": {
+                        "type": "string",
+                        "maxLength": 5000,
+                        "description": "Longer texts are cut to 5000 characters.",
+                    },
+                },
+            },
             "Facts": {
                 "type": "object",
-                "description": ("Conversation facts only: disputed_amount, debt_amount, price_difference, "
-                                "outage_hours, customer_at_fault, days_past_window. Company facts are refused."),
+                "description": (
+                    "Conversation facts only: disputed_amount, debt_amount, price_difference, "
+                    "outage_hours, customer_at_fault, days_past_window. Company facts are refused."
+                ),
                 "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]},
                 "example": {"disputed_amount": "35.00"},
             },
             "SuggestRequest": {
-                "type": "object", "required": ["turns"],
+                "type": "object",
+                "required": ["turns"],
                 "properties": {
                     "turns": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/Turn"}},
                     "customer_id": {"type": "string", "nullable": True, "maxLength": 32, "example": "C-1001"},
@@ -156,11 +222,23 @@ _DOCUMENT: dict[str, Any] = {
             "Option": _OPTION,
             "Suggestion": {
                 "type": "object",
-                "required": ["situation", "confidence", "tier", "in_authority", "needs_approval", "missing_facts",
-                             "phrasing", "policy_version"],
+                "required": [
+                    "situation",
+                    "confidence",
+                    "tier",
+                    "in_authority",
+                    "needs_approval",
+                    "missing_facts",
+                    "phrasing",
+                    "policy_version",
+                ],
                 "properties": {
-                    "situation": {"type": "string", "nullable": True, "example": "damaged_item",
-                                  "description": "null when no situation is recognised yet."},
+                    "situation": {
+                        "type": "string",
+                        "nullable": True,
+                        "example": "damaged_item",
+                        "description": "null when no situation is recognised yet.",
+                    },
                     "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                     "tier": {"$ref": "#/components/schemas/Tier"},
                     "order_id": {"type": "string", "nullable": True},
@@ -170,21 +248,35 @@ _DOCUMENT: dict[str, Any] = {
                     "needs_approval": {
                         "type": "object",
                         "description": "Options beyond the agent's authority, by the tier that could approve them.",
-                        "properties": {t: {"type": "array", "items": {"$ref": "#/components/schemas/Option"}}
-                                       for t in ("peer", "supervisor", "manager")},
+                        "properties": {
+                            t: {"type": "array", "items": {"$ref": "#/components/schemas/Option"}}
+                            for t in ("peer", "supervisor", "manager")
+                        },
                     },
-                    "blocked": {"type": "array", "items": {
-                        "type": "object", "properties": {"remedy": {"type": "string"}, "rule": {"type": "string"},
-                                                         "reason": {"type": "string"}}}},
+                    "blocked": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "remedy": {"type": "string"},
+                                "rule": {"type": "string"},
+                                "reason": {"type": "string"},
+                            },
+                        },
+                    },
                     "missing_facts": {"type": "array", "items": {"type": "string"}},
                     "next_question": {"type": "string", "nullable": True},
-                    "handoff": {"type": "object", "nullable": True,
-                                "properties": {"tier": {"$ref": "#/components/schemas/Tier"},
-                                               "reason": {"type": "string"}}},
+                    "handoff": {
+                        "type": "object",
+                        "nullable": True,
+                        "properties": {"tier": {"$ref": "#/components/schemas/Tier"}, "reason": {"type": "string"}},
+                    },
                     "phrasing": {
-                        "type": "object", "description": "Listen-Apologize-Solve-Thank.",
-                        "properties": {k: {"type": "string", "nullable": True}
-                                       for k in ("listen", "apologize", "solve", "thank")},
+                        "type": "object",
+                        "description": "Listen-Apologize-Solve-Thank.",
+                        "properties": {
+                            k: {"type": "string", "nullable": True} for k in ("listen", "apologize", "solve", "thank")
+                        },
                     },
                     "ask_what_is_fair": {"type": "boolean"},
                     "policy_version": {"type": "string"},
@@ -193,7 +285,8 @@ _DOCUMENT: dict[str, Any] = {
                 },
             },
             "LogRequest": {
-                "type": "object", "required": ["conversation_id", "situation", "remedy"],
+                "type": "object",
+                "required": ["conversation_id", "situation", "remedy"],
                 "description": "Give order_id or customer_id: remedies are logged for a known customer.",
                 "properties": {
                     "conversation_id": {"type": "string", "maxLength": 128},
@@ -202,19 +295,33 @@ _DOCUMENT: dict[str, Any] = {
                     "customer_id": {"type": "string", "nullable": True, "maxLength": 32},
                     "facts": {"$ref": "#/components/schemas/Facts"},
                     "remedy": {"type": "string", "example": "partial_refund"},
-                    "size": {"oneOf": [{"type": "string"}, {"type": "number"}], "nullable": True,
-                             "description": "Omit for the remedy's own size in this case."},
-                    "customer_ask": {"type": "object", "nullable": True, "additionalProperties": True,
-                                     "example": {"remedy": "full_refund", "size": "129.00"}},
+                    "size": {
+                        "oneOf": [{"type": "string"}, {"type": "number"}],
+                        "nullable": True,
+                        "description": "Omit for the remedy's own size in this case.",
+                    },
+                    "customer_ask": {
+                        "type": "object",
+                        "nullable": True,
+                        "additionalProperties": True,
+                        "example": {"remedy": "full_refund", "size": "129.00"},
+                    },
                     "transcript": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/Turn"}},
                     "idempotency_key": {"type": "string", "nullable": True, "maxLength": 100},
                 },
             },
-            "Decision": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "actor": {"type": "string"}, "role": {"type": "string"},
-                "decision": {"type": "string", "enum": ["approve", "cosign", "reject", "escalate"]},
-                "tier": {"$ref": "#/components/schemas/Tier"}, "note": {"type": "string"},
-                "created_at": {"type": "string", "format": "date-time"}}},
+            "Decision": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "actor": {"type": "string"},
+                    "role": {"type": "string"},
+                    "decision": {"type": "string", "enum": ["approve", "cosign", "reject", "escalate"]},
+                    "tier": {"$ref": "#/components/schemas/Tier"},
+                    "note": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                },
+            },
             "Proposal": {
                 "type": "object",
                 "required": ["public_id", "status", "tier_required", "situation", "requested_by"],
@@ -234,8 +341,11 @@ _DOCUMENT: dict[str, Any] = {
                     "policy_version": {"type": "string"},
                     "tier_required": {"$ref": "#/components/schemas/Tier"},
                     "requested_by": {"type": "string"},
-                    "status": {"type": "string", "enum": ["accepted", "pending"],
-                               "description": "accepted: within the agent's authority; pending: needs approval."},
+                    "status": {
+                        "type": "string",
+                        "enum": ["accepted", "pending"],
+                        "description": "accepted: within the agent's authority; pending: needs approval.",
+                    },
                     "version": {"type": "integer"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},

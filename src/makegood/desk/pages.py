@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from sanic.response import HTTPResponse, json, redirect
 
-from makegood.services import decisions
 from makegood.desk import auth
-from makegood.desk.app import blocking, desk_of
+from makegood.desk.context import blocking, desk_of
 from makegood.desk.present import transcript
 from makegood.desk.queue import QUEUE_LIMIT, actions_for, build_queue
 from makegood.errors import DecisionConflict, LedgerError, StoreUnavailable
 from makegood.ledger import normalise_public_id
+from makegood.services import decisions
 
 NOTE_LIMIT = 2000
 CONFLICT_MESSAGE = "Someone decided this a moment ago. Here is the proposal as it stands now."
@@ -35,7 +35,7 @@ def register(app: Any) -> None:
     app.add_route(copilot, "/copilot", methods=["GET"])
 
 
-def _ledger_role(role: str) -> Optional[str]:
+def _ledger_role(role: str) -> str | None:
     from makegood.accounts import ledger_role
 
     return ledger_role(role)
@@ -72,12 +72,14 @@ async def login_form(request: Any) -> HTTPResponse:
     return _login_page(request, request.args.get("next"))
 
 
-def _login_page(request: Any, next_path: Optional[str], *, error: Optional[str] = None, name: str = "",
-                status: int = 200) -> HTTPResponse:
+def _login_page(
+    request: Any, next_path: str | None, *, error: str | None = None, name: str = "", status: int = 200
+) -> HTTPResponse:
     desk = desk_of(request)
     token = auth.new_login_token()
-    response = desk.render(request, "login.html", status=status, login_token=token, error=error,
-                           name=name, next=auth.safe_next(next_path))
+    response = desk.render(
+        request, "login.html", status=status, login_token=token, error=error, name=name, next=auth.safe_next(next_path)
+    )
     auth.cookie(response, auth.LOGIN_COOKIE, token, secure=desk.secure_cookies, max_age=3600, path="/login")
     return response
 
@@ -92,8 +94,9 @@ async def login(request: Any) -> HTTPResponse:
     expected = request.cookies.get(auth.LOGIN_COOKIE) or ""
     given = _form(request, auth.CSRF_FIELD, 200)
     if not expected or not given or not csrf_ok(expected, given):
-        return _login_page(request, next_path, name=name, status=403,
-                           error="The sign-in form expired. Please try again.")
+        return _login_page(
+            request, next_path, name=name, status=403, error="The sign-in form expired. Please try again."
+        )
     if not name or not password:
         return _login_page(request, next_path, name=name, status=400, error="Enter your name and password.")
     attempt = await blocking(desk.accounts.sign_in, name, password[:1024], _client_address(request))
@@ -101,8 +104,9 @@ async def login(request: Any) -> HTTPResponse:
         return _locked_out(request, next_path, name, attempt.retry_after)
     user = attempt.user
     if user is None or not getattr(user, "active", True):
-        return _login_page(request, next_path, name=name, status=401,
-                           error="That name and password don't match. Please try again.")
+        return _login_page(
+            request, next_path, name=name, status=401, error="That name and password don't match. Please try again."
+        )
     old = request.cookies.get(auth.SESSION_COOKIE)
     if old:
         await blocking(desk.accounts.end_session, old)
@@ -127,8 +131,10 @@ def _locked_out(request: Any, next_path: str, name: str, seconds: int) -> HTTPRe
     until = datetime.now(timezone.utc).timestamp() + seconds
     at = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M UTC")
     wait = f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds >= 60 else f"{seconds} seconds"
-    message = (f"Too many failed sign-ins for this account or from your address: signing in is paused for "
-               f"{wait} (until {at}). Try again then, or ask an admin to unlock your account.")
+    message = (
+        f"Too many failed sign-ins for this account or from your address: signing in is paused for "
+        f"{wait} (until {at}). Try again then, or ask an admin to unlock your account."
+    )
     headers = {"Retry-After": str(seconds)}
     accept = (request.headers.get("accept") or "").lower()
     if "application/json" in accept and "text/html" not in accept:
@@ -171,14 +177,24 @@ async def _load(request: Any, public_id: str) -> Any:
     return await blocking(lambda: desk.services().ledger.get(normalise_public_id(public_id)))
 
 
-def _proposal_page(request: Any, p: Any, *, status: int = 200, messages: Optional[list] = None,
-                   note: str = "") -> HTTPResponse:
+def _proposal_page(
+    request: Any, p: Any, *, status: int = 200, messages: list | None = None, note: str = ""
+) -> HTTPResponse:
     desk = desk_of(request)
     user = request.ctx.principal.user
-    return desk.render(request, "proposal.html", status=status, title=p.public_id, p=p,
-                       turns=transcript(p), actions=actions_for(p, user.name, _ledger_role(user.role)),
-                       context=p.context or {}, note=note, messages=messages or [],
-                       now=datetime.now(timezone.utc))
+    return desk.render(
+        request,
+        "proposal.html",
+        status=status,
+        title=p.public_id,
+        p=p,
+        turns=transcript(p),
+        actions=actions_for(p, user.name, _ledger_role(user.role)),
+        context=p.context or {},
+        note=note,
+        messages=messages or [],
+        now=datetime.now(timezone.utc),
+    )
 
 
 async def proposal(request: Any, public_id: str) -> HTTPResponse:
@@ -197,8 +213,16 @@ async def decide(request: Any, public_id: str) -> HTTPResponse:
     version_text = _form(request, "version", 20)
     expected = int(version_text) if version_text.isdigit() else None
     try:
-        updated = await blocking(decisions.decide, desk.services(), current.public_id, actor=user.name, role=role,
-                                 decision=decision, note=note, expected_version=expected)
+        updated = await blocking(
+            decisions.decide,
+            desk.services(),
+            current.public_id,
+            actor=user.name,
+            role=role,
+            decision=decision,
+            note=note,
+            expected_version=expected,
+        )
     except DecisionConflict:
         fresh = await _load(request, public_id)
         return _proposal_page(request, fresh, status=409, messages=[("error", CONFLICT_MESSAGE)], note=note)
@@ -234,9 +258,12 @@ async def mark_delivered(request: Any, public_id: str) -> HTTPResponse:
         return redirect("/queue", status=303)
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
-        await blocking(desk.services().ledger.update_proposal, current.public_id,
-                       context_patch={"delivered_by": user.name, "delivered_at": stamp},
-                       expected_version=current.version)
+        await blocking(
+            desk.services().ledger.update_proposal,
+            current.public_id,
+            context_patch={"delivered_by": user.name, "delivered_at": stamp},
+            expected_version=current.version,
+        )
     except DecisionConflict:
         fresh = await _load(request, public_id)
         return _proposal_page(request, fresh, status=409, messages=[("error", CONFLICT_MESSAGE)])
@@ -252,18 +279,30 @@ async def review(request: Any) -> HTTPResponse:
     return await _review_page(request)
 
 
-async def _review_page(request: Any, *, status: int = 200, messages: Optional[list] = None,
-                       keep: Optional[Any] = None) -> HTTPResponse:
+async def _review_page(
+    request: Any, *, status: int = 200, messages: list | None = None, keep: Any | None = None
+) -> HTTPResponse:
     desk = desk_of(request)
     user = request.ctx.principal.user
     if user.role not in auth.REVIEW_ROLES:
         return _forbidden(request, "The review page is for reviewers, supervisors and admins.")
     sample = await blocking(desk.services().ledger.review_sample, n=10, seed=None)
-    if keep is not None and keep.status == "approved" and not keep.reviews \
-            and all(p.public_id != keep.public_id for p in sample):
+    if (
+        keep is not None
+        and keep.status == "approved"
+        and not keep.reviews
+        and all(p.public_id != keep.public_id for p in sample)
+    ):
         sample = [keep] + sample[:9]
-    return desk.render(request, "review.html", status=status, title="Review", sample=sample,
-                       messages=messages or [], now=datetime.now(timezone.utc))
+    return desk.render(
+        request,
+        "review.html",
+        status=status,
+        title="Review",
+        sample=sample,
+        messages=messages or [],
+        now=datetime.now(timezone.utc),
+    )
 
 
 async def record_review(request: Any, public_id: str) -> HTTPResponse:

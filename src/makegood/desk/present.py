@@ -5,9 +5,10 @@ Pure functions over stored (JSON) proposal fields; used as Jinja filters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from makegood.money import fmt
 
@@ -65,7 +66,7 @@ def ask_text(proposal: Any) -> str:
 def transcript(proposal: Any) -> list[dict[str, str]]:
     """The conversation as [{speaker, text}], whichever key the writer used (bot: who, copilot: speaker)."""
     raw = (proposal.context or {}).get("transcript") or []
-    turns = []
+    turns: list[dict[str, str]] = []
     if not isinstance(raw, list):
         return turns
     for item in raw:
@@ -80,7 +81,7 @@ def transcript(proposal: Any) -> list[dict[str, str]]:
     return turns
 
 
-def age(when: Optional[datetime], now: Optional[datetime] = None) -> str:
+def age(when: datetime | None, now: datetime | None = None) -> str:
     if when is None:
         return ""
     now = now or datetime.now(timezone.utc)
@@ -96,12 +97,12 @@ def age(when: Optional[datetime], now: Optional[datetime] = None) -> str:
     return f"{hours // 24} d"
 
 
-def ago(when_: Optional[datetime], now: Optional[datetime] = None) -> str:
+def ago(when_: datetime | None, now: datetime | None = None) -> str:
     text = age(when_, now)
     return text if text in ("", "just now") else f"{text} ago"
 
 
-def when(value: Optional[datetime]) -> str:
+def when(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -132,6 +133,14 @@ def decision_word(decision: str) -> str:
 
 
 FILTERS = {
-    "humanize": humanize, "money": money, "option_text": option_text, "ask_text": ask_text, "age": age, "ago": ago,
-    "when": when, "fact_value": fact_value, "requester": requester, "decision_word": decision_word,
+    "humanize": humanize,
+    "money": money,
+    "option_text": option_text,
+    "ask_text": ask_text,
+    "age": age,
+    "ago": ago,
+    "when": when,
+    "fact_value": fact_value,
+    "requester": requester,
+    "decision_word": decision_word,
 }

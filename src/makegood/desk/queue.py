@@ -5,8 +5,9 @@ decides what to show.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from makegood.ledger.model import APPROVED, PENDING
 from makegood.ledger.rules import agreeing_people, same_person
@@ -44,8 +45,9 @@ def delivered(p: Any) -> bool:
     return bool((p.context or {}).get("delivered_by"))
 
 
-def build_queue(name: str, role: str, ledger_role: Optional[str], pending: Sequence[Any],
-                approved: Sequence[Any]) -> Queue:
+def build_queue(
+    name: str, role: str, ledger_role: str | None, pending: Sequence[Any], approved: Sequence[Any]
+) -> Queue:
     """The queue page of `name` (`role`), from pending and approved proposals (newest first)."""
     queue = Queue(review_link=role in ("reviewer", "supervisor", "admin"))
     if ledger_role is None:
@@ -55,10 +57,16 @@ def build_queue(name: str, role: str, ledger_role: Optional[str], pending: Seque
             queue.read_only = True
         return queue
     mine = [p for p in pending if p.status == PENDING and requested_by(p, name)]
-    queue.waiting = mine + [p for p in pending if p.status == PENDING and not requested_by(p, name)
-                            and _tier(p) == Tier.PEER and has_agreed(p, name)]
-    others = [p for p in pending if p.status == PENDING and not requested_by(p, name)
-              and not (_tier(p) == Tier.PEER and has_agreed(p, name))]
+    queue.waiting = mine + [
+        p
+        for p in pending
+        if p.status == PENDING and not requested_by(p, name) and _tier(p) == Tier.PEER and has_agreed(p, name)
+    ]
+    others = [
+        p
+        for p in pending
+        if p.status == PENDING and not requested_by(p, name) and not (_tier(p) == Tier.PEER and has_agreed(p, name))
+    ]
     if ledger_role == "supervisor":
         queue.needs_you = [p for p in others if _tier(p) <= Tier.SUPERVISOR]
     else:
@@ -81,7 +89,7 @@ class Actions:
     can_mark_delivered: bool = False
 
 
-def actions_for(p: Any, name: str, ledger_role: Optional[str]) -> Actions:
+def actions_for(p: Any, name: str, ledger_role: str | None) -> Actions:
     """The decide buttons to show `name` on `p`. Showing is a courtesy: the server passes
     whatever is posted to the ledger, which refuses what its rules do not allow."""
     out = Actions()

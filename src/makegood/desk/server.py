@@ -18,36 +18,46 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from datetime import date
-from typing import Optional, Sequence
 
 from makegood.errors import MakegoodError
 
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m makegood.desk", description="Run the Makegood agent desk.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--rasa-url", default=os.environ.get("MAKEGOOD_RASA_URL", DEFAULT_RASA_URL),
-                        help="the Rasa server (default $MAKEGOOD_RASA_URL or %(default)s)")
-    parser.add_argument("--seed-demo", action="store_true",
-                        help="create the demo customers and the demo accounts, and print their sign-ins")
-    parser.add_argument("--secure-cookies", action="store_true",
-                        help="always mark cookies Secure (default: Secure unless served on loopback)")
+    parser.add_argument(
+        "--rasa-url",
+        default=os.environ.get("MAKEGOOD_RASA_URL", DEFAULT_RASA_URL),
+        help="the Rasa server (default $MAKEGOOD_RASA_URL or %(default)s)",
+    )
+    parser.add_argument(
+        "--seed-demo",
+        action="store_true",
+        help="create the demo customers and the demo accounts, and print their sign-ins",
+    )
+    parser.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="always mark cookies Secure (default: Secure unless served on loopback)",
+    )
     args = parser.parse_args(argv)
     mode = "always" if args.secure_cookies else os.environ.get("MAKEGOOD_DESK_SECURE_COOKIES", "auto").strip().lower()
     if mode not in ("auto", "always", "never"):
         parser.error(f"MAKEGOOD_DESK_SECURE_COOKIES must be auto, always or never, not {mode!r}")
     args.secure_cookie_mode = mode
-    args.trusted_proxies = tuple(p.strip() for p in os.environ.get("MAKEGOOD_DESK_TRUSTED_PROXIES", "").split(",")
-                                 if p.strip())
+    args.trusted_proxies = tuple(
+        p.strip() for p in os.environ.get("MAKEGOOD_DESK_TRUSTED_PROXIES", "").split(",") if p.strip()
+    )
     args.rasa_token = os.environ.get("MAKEGOOD_RASA_TOKEN", "").strip() or None
     return args
 
 
-def serve(argv: Optional[Sequence[str]] = None) -> int:
+def serve(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -62,10 +72,10 @@ def serve(argv: Optional[Sequence[str]] = None) -> int:
 
 def build(args: argparse.Namespace):
     from makegood.accounts import AccountStore, seed_demo_accounts
-    from makegood.services.bootstrap import get_services
     from makegood.copilot import RasaHttpUnderstanding
     from makegood.db import migrate
     from makegood.desk.app import create_app
+    from makegood.services.bootstrap import get_services
 
     services = get_services()
     engine = services.ledger.engine
@@ -80,8 +90,10 @@ def build(args: argparse.Namespace):
     from makegood.desk.auth import install_transport_security
 
     understanding = RasaHttpUnderstanding(args.rasa_url, token=getattr(args, "rasa_token", None))
-    app = create_app(get_services, accounts, understanding, rasa_url=args.rasa_url,
-                     secure_cookies=args.secure_cookies)
-    install_transport_security(app, secure_cookies=getattr(args, "secure_cookie_mode", "auto"),
-                               trusted_proxies=getattr(args, "trusted_proxies", ()))
+    app = create_app(get_services, accounts, understanding, rasa_url=args.rasa_url, secure_cookies=args.secure_cookies)
+    install_transport_security(
+        app,
+        secure_cookies=getattr(args, "secure_cookie_mode", "auto"),
+        trusted_proxies=getattr(args, "trusted_proxies", ()),
+    )
     return app

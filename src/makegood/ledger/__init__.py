@@ -12,11 +12,31 @@ Depends only on makegood.db, makegood.errors and makegood.policy.tiers (not on t
 
 from makegood.ledger.ledger import Ledger, normalise_public_id
 from makegood.ledger.model import (
-    ACCEPTED, APPROVED, OFFERED, PENDING, REJECTED, Decision, Proposal, ProposalIn, Review, VerifyReport,
+    ACCEPTED,
+    APPROVED,
+    OFFERED,
+    PENDING,
+    REJECTED,
+    Decision,
+    Proposal,
+    ProposalIn,
+    Review,
+    VerifyReport,
 )
 from makegood.ledger.rules import judge
 
 __all__ = [
-    "ACCEPTED", "APPROVED", "Decision", "Ledger", "OFFERED", "PENDING", "Proposal", "ProposalIn", "REJECTED",
-    "Review", "VerifyReport", "judge", "normalise_public_id",
+    "ACCEPTED",
+    "APPROVED",
+    "OFFERED",
+    "PENDING",
+    "REJECTED",
+    "Decision",
+    "Ledger",
+    "Proposal",
+    "ProposalIn",
+    "Review",
+    "VerifyReport",
+    "judge",
+    "normalise_public_id",
 ]

@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Union
 
 from makegood.errors import LedgerError
 
@@ -50,7 +49,7 @@ def anchor_line(anchor: Anchor) -> str:
     return json.dumps(anchor.as_json(), sort_keys=True, separators=(", ", ": "))
 
 
-def append_anchor(path: Union[str, Path], anchor: Anchor) -> Path:
+def append_anchor(path: str | Path, anchor: Anchor) -> Path:
     """Append one line to the anchor log at `path` (created if missing) and fsync it."""
     path = Path(path)
     if path.exists() and not path.is_file():
@@ -65,15 +64,18 @@ def append_anchor(path: Union[str, Path], anchor: Anchor) -> Path:
     return path
 
 
-def read_anchors(path: Union[str, Path]) -> tuple[list[Anchor], list[str]]:
+def read_anchors(path: str | Path) -> tuple[list[Anchor], list[str]]:
     """(anchors, problems) from an anchor log. A file that cannot be read at all is a
     LedgerError (a usage error: wrong path); a line that is not an anchor is a problem
     (the log itself was damaged), reported next to the chain's own."""
     path = Path(path)
     try:
         if not path.is_file():
-            raise LedgerError(f"{path}: no such anchor log" if not path.exists()
-                              else f"{path}: not a regular file; the anchor log must be a file")
+            raise LedgerError(
+                f"{path}: no such anchor log"
+                if not path.exists()
+                else f"{path}: not a regular file; the anchor log must be a file"
+            )
         if path.stat().st_size > MAX_ANCHOR_FILE:
             raise LedgerError(f"{path}: larger than {MAX_ANCHOR_FILE // 1_000_000} MB; is this an anchor log?")
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -87,13 +89,21 @@ def read_anchors(path: Union[str, Path]) -> tuple[list[Anchor], list[str]]:
         try:
             data = json.loads(raw)
             events, head_hash, at = data["events"], data["head_hash"], data["at"]
-            valid = (isinstance(events, int) and not isinstance(events, bool) and events >= 0
-                     and isinstance(head_hash, str) and _HASH.match(head_hash) is not None and isinstance(at, str))
+            valid = (
+                isinstance(events, int)
+                and not isinstance(events, bool)
+                and events >= 0
+                and isinstance(head_hash, str)
+                and _HASH.match(head_hash) is not None
+                and isinstance(at, str)
+            )
         except (ValueError, TypeError, KeyError):
             valid = False
         if not valid:
-            problems.append(f"{path} line {number} is not an anchor (expected {{\"at\": ..., \"events\": N, "
-                            f"\"head_hash\": 64 hex digits}}): the anchor log was damaged")
+            problems.append(
+                f'{path} line {number} is not an anchor (expected {{"at": ..., "events": N, '
+                f'"head_hash": 64 hex digits}}): the anchor log was damaged'
+            )
             continue
         anchors.append(Anchor(events=events, head_hash=head_hash, at=at, source=str(path), line=number))
     if not anchors and not problems:

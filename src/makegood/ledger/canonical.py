@@ -10,10 +10,11 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from makegood.errors import LedgerError
 
@@ -27,7 +28,7 @@ def plain(value: Any, where: str = "value") -> Any:
     dataclasses -> dicts of their fields. Anything else is refused with a LedgerError
     naming `where`, so nothing is stored that would read back differently.
     """
-    if value is None or isinstance(value, (bool, str, int)) and not isinstance(value, Enum):
+    if value is None or (isinstance(value, (bool, str, int)) and not isinstance(value, Enum)):
         return value
     if isinstance(value, Enum):
         return plain(value.value, where)

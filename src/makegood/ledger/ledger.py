@@ -18,27 +18,44 @@ the version, so two agents co-signing at once cannot both count as "the first".
 
 from __future__ import annotations
 
+import builtins  # `list` in the class body below is Ledger.list
 import json
 import random
 import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.engine import Engine, URL
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy import exc as sa_exc, inspect as sa_inspect
 
-from makegood.db import is_sqlite, make_engine, migrate as run_migrations, session_factory, unit_of_work
-from makegood.errors import CaseError, DecisionConflict, LedgerError
-from makegood.errors import StoreUnavailable
+from makegood.db import is_sqlite, make_engine, session_factory, unit_of_work
+from makegood.db import migrate as run_migrations
+from makegood.errors import CaseError, DecisionConflict, LedgerError, StoreUnavailable
 from makegood.ledger import schema as t
 from makegood.ledger.canonical import (
-    GENESIS_HASH, canonical, chain_hash, iso, plain, row_digest, row_snapshot,
+    GENESIS_HASH,
+    canonical,
+    chain_hash,
+    iso,
+    plain,
+    row_digest,
+    row_snapshot,
 )
 from makegood.ledger.model import (
-    ACCEPTED, APPROVED, LOGGABLE_STATUSES, OFFERED, Decision, Proposal, ProposalIn, Review, VerifyReport,
+    ACCEPTED,
+    APPROVED,
+    LOGGABLE_STATUSES,
+    OFFERED,
+    Decision,
+    Proposal,
+    ProposalIn,
+    Review,
+    VerifyReport,
 )
 from makegood.ledger.rules import AGREEING, judge, same_person
 from makegood.policy.tiers import Tier
@@ -100,7 +117,7 @@ class Ledger:
     """The proposal ledger over an Engine (SQLite or PostgreSQL). Thread-safe: every call
     opens its own unit of work."""
 
-    def __init__(self, engine: Engine, on_grant: Optional[GrantHook] = None) -> None:
+    def __init__(self, engine: Engine, on_grant: GrantHook | None = None) -> None:
         self.engine = engine
         # Called inside the transaction that makes a proposal accepted or approved, after the
         # proposal's row is written: it may refuse (raise), and then nothing is written at all.
@@ -109,13 +126,13 @@ class Ledger:
         self._read = session_factory(engine, read_only=True)
 
     @classmethod
-    def from_url(cls, url: Union[str, URL], migrate: bool = True, on_grant: Optional[GrantHook] = None) -> "Ledger":
+    def from_url(cls, url: str | URL, migrate: bool = True, on_grant: GrantHook | None = None) -> Ledger:
         engine = make_engine(url)
         if migrate:
             run_migrations(engine)
         return cls(engine, on_grant=on_grant)
 
-    def _granting(self, s: Session, before: Optional[str], stored: Mapping[str, Any]) -> None:
+    def _granting(self, s: Session, before: str | None, stored: Mapping[str, Any]) -> None:
         if self.on_grant is not None and stored["status"] in GRANTED_STATUSES and before not in GRANTED_STATUSES:
             self.on_grant(s, stored)
 
@@ -150,15 +167,19 @@ class Ledger:
             except IntegrityError:
                 # Another writer logged the same turn (or drew the same public id) a moment ago.
                 continue
-        raise LedgerError(f"could not log the proposal for conversation {values['conversation_id']!r} "
-                          f"turn {values['turn_key']!r}: it kept colliding with concurrent writes")
+        raise LedgerError(
+            f"could not log the proposal for conversation {values['conversation_id']!r} "
+            f"turn {values['turn_key']!r}: it kept colliding with concurrent writes"
+        )
 
     def _validated(self, p: ProposalIn) -> dict[str, Any]:
         situation = _required_text(p.situation, "situation", 64)
         status = str(p.status or "").strip().lower()
         if status not in LOGGABLE_STATUSES:
-            raise LedgerError(f"a proposal is logged as offered, accepted or pending, not {p.status!r}; "
-                              f"approved and rejected come from decisions")
+            raise LedgerError(
+                f"a proposal is logged as offered, accepted or pending, not {p.status!r}; "
+                f"approved and rejected come from decisions"
+            )
         tier = _tier(p.tier_required)
         if p.facts is not None and not isinstance(p.facts, Mapping):
             raise LedgerError(f"facts must be a mapping of fact name to value, got {type(p.facts).__name__}")
@@ -180,7 +201,7 @@ class Ledger:
             "context": plain(dict(p.context or {}), "context"),
             "policy_version": _required_text(p.policy_version, "policy version", 64),
             "tier_required": tier.value,
-            "requested_by": _required_text(p.requested_by, "requester (\"bot\" or an agent's name)", 128),
+            "requested_by": _required_text(p.requested_by, 'requester ("bot" or an agent\'s name)', 128),
             "status": status,
         }
         if status == ACCEPTED and values["option_chosen"] is None:
@@ -195,9 +216,17 @@ class Ledger:
                 return candidate
 
     # -- the bot's later turns --------------------------------------------------------------------
-    def update_proposal(self, public_id: str, *, option_chosen: Any = None, status: Optional[str] = None,
-                        context_patch: Optional[Mapping[str, Any]] = None, tier_required: Any = None,
-                        customer_ask: Any = None, expected_version: Optional[int] = None) -> Proposal:
+    def update_proposal(
+        self,
+        public_id: str,
+        *,
+        option_chosen: Any = None,
+        status: str | None = None,
+        context_patch: Mapping[str, Any] | None = None,
+        tier_required: Any = None,
+        customer_ask: Any = None,
+        expected_version: int | None = None,
+    ) -> Proposal:
         """The customer chose an offer, asked for something, or the case is handed off.
 
         None means "leave as is". `context_patch` is merged key by key into the context.
@@ -212,8 +241,10 @@ class Ledger:
         if status is not None:
             new_status = str(status).strip().lower()
             if new_status not in LOGGABLE_STATUSES:
-                raise LedgerError(f"{pid} cannot be set to {status!r} here: approved and rejected come from "
-                                  f"decisions, and the statuses the bot sets are offered, accepted and pending")
+                raise LedgerError(
+                    f"{pid} cannot be set to {status!r} here: approved and rejected come from "
+                    f"decisions, and the statuses the bot sets are offered, accepted and pending"
+                )
             if new_status != current.status:
                 if current.status != OFFERED:
                     raise LedgerError(f"{pid} is {current.status}: its status can no longer be changed by the bot")
@@ -223,8 +254,9 @@ class Ledger:
                 stored = plain(value, name)
                 if stored != getattr(current, name):
                     if current.status != OFFERED:
-                        raise LedgerError(f"{pid} is {current.status}: its {name.replace('_', ' ')} "
-                                          f"can no longer change")
+                        raise LedgerError(
+                            f"{pid} is {current.status}: its {name.replace('_', ' ')} can no longer change"
+                        )
                     changes[name] = stored
         if tier_required is not None:
             tier = _tier(tier_required)
@@ -246,12 +278,20 @@ class Ledger:
         seen = self._seen_version(current, expected_version)
         with unit_of_work(self._write) as s:
             now = _now()
-            row_id = self._update_versioned(s, current, seen, dict(changes, updated_at=now),
-                                            f"{pid} was changed by someone else a moment ago; reload it")
+            row_id = self._update_versioned(
+                s,
+                current,
+                seen,
+                dict(changes, updated_at=now),
+                f"{pid} was changed by someone else a moment ago; reload it",
+            )
             stored = self._proposal_row(s, row_id)
             self._granting(s, current.status, stored)
-            change = {"fields": sorted(changes), "status": [current.status, stored["status"]],
-                      "version": stored["version"]}
+            change = {
+                "fields": sorted(changes),
+                "status": [current.status, stored["status"]],
+                "version": stored["version"],
+            }
             self._append(s, "status_changed", stored, "proposals", stored, change, now)
             return self._proposal(s, stored)
 
@@ -264,15 +304,21 @@ class Ledger:
                 raise LedgerError(f"no proposal {pid or repr(public_id)}")
             return self._proposal(s, row)
 
-    def find(self, conversation_id: str, turn_key: str) -> Optional[Proposal]:
+    def find(self, conversation_id: str, turn_key: str) -> Proposal | None:
         """The proposal logged for this conversation turn, if any."""
         with unit_of_work(self._read) as s:
             row = self._find_row(s, conversation_id, turn_key)
             return None if row is None else self._proposal(s, row)
 
-    def list(self, status: Optional[str] = None, situation: Optional[str] = None,
-             conversation_id: Optional[str] = None, limit: int = 50, *,
-             customer_id: Optional[str] = None) -> list[Proposal]:
+    def list(
+        self,
+        status: str | None = None,
+        situation: str | None = None,
+        conversation_id: str | None = None,
+        limit: int = 50,
+        *,
+        customer_id: str | None = None,
+    ) -> list[Proposal]:
         """Proposals, newest first."""
         query = select(t.proposals)
         if status:
@@ -288,7 +334,7 @@ class Ledger:
             rows = s.execute(query).mappings().all()
             return self._proposals(s, rows)
 
-    def count(self, status: Optional[str] = None) -> int:
+    def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(t.proposals)
         if status:
             query = query.where(t.proposals.c.status == status)
@@ -304,8 +350,16 @@ class Ledger:
         return by_status
 
     # -- deciding ---------------------------------------------------------------------------------
-    def decide(self, public_id: str, actor: str, role: str, decision: str, note: str = "", *,
-               expected_version: Optional[int] = None) -> Proposal:
+    def decide(
+        self,
+        public_id: str,
+        actor: str,
+        role: str,
+        decision: str,
+        note: str = "",
+        *,
+        expected_version: int | None = None,
+    ) -> Proposal:
         """Approve, co-sign, reject or escalate a pending proposal (rules in ledger.rules).
 
         `expected_version`: the version the person was looking at. When given and the
@@ -319,31 +373,41 @@ class Ledger:
         with unit_of_work(self._write) as s:
             now = _now()
             values = {"status": outcome.status, "tier_required": outcome.tier_required.value, "updated_at": now}
-            row_id = self._update_versioned(s, current, seen, values,
-                                            f"{pid} was decided by someone else a moment ago; reload it")
-            decision_pk = s.execute(insert(t.decisions).values(
-                proposal_id=row_id, actor=outcome.actor, role=outcome.role, decision=outcome.decision,
-                tier=current.tier_required, note=outcome.note, created_at=now,
-            )).inserted_primary_key[0]
+            row_id = self._update_versioned(
+                s, current, seen, values, f"{pid} was decided by someone else a moment ago; reload it"
+            )
+            decision_pk = s.execute(
+                insert(t.decisions).values(
+                    proposal_id=row_id,
+                    actor=outcome.actor,
+                    role=outcome.role,
+                    decision=outcome.decision,
+                    tier=current.tier_required,
+                    note=outcome.note,
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]
             decision_row = self._row(s, t.decisions, decision_pk)
             stored = self._proposal_row(s, row_id)
             self._granting(s, current.status, stored)
             # Row writes first, then the appends (see CHAIN_LOCK_KEY).
             self._append(s, "decision", stored, "decisions", decision_row, None, now)
-            change = {"status": [current.status, stored["status"]],
-                      "tier_required": [current.tier_required, stored["tier_required"]],
-                      "version": stored["version"], "decision_id": decision_pk}
+            change = {
+                "status": [current.status, stored["status"]],
+                "tier_required": [current.tier_required, stored["tier_required"]],
+                "version": stored["version"],
+                "decision_id": decision_pk,
+            }
             self._append(s, "status_changed", stored, "proposals", stored, change, now)
             return self._proposal(s, stored)
 
-    def _seen_version(self, current: Proposal, expected: Optional[int], decided: bool = False) -> int:
+    def _seen_version(self, current: Proposal, expected: int | None, decided: bool = False) -> int:
         if expected is not None and int(expected) != current.version:
             what = "decided" if decided else "changed"
             raise DecisionConflict(f"{current.public_id} was {what} by someone else a moment ago; reload it")
         return current.version
 
-    def _update_versioned(self, s: Session, current: Proposal, seen: int, values: dict[str, Any],
-                          conflict: str) -> int:
+    def _update_versioned(self, s: Session, current: Proposal, seen: int, values: dict[str, Any], conflict: str) -> int:
         row_id = s.execute(select(t.proposals.c.id).where(t.proposals.c.public_id == current.public_id)).scalar()
         if row_id is None:
             raise LedgerError(f"no proposal {current.public_id}")
@@ -357,17 +421,23 @@ class Ledger:
         return row_id
 
     # -- reviews ----------------------------------------------------------------------------------
-    def review_sample(self, n: int, seed: Optional[int] = None) -> list[Proposal]:
+    def review_sample(self, n: int, seed: int | None = None) -> builtins.list[Proposal]:
         """Up to `n` approved peer-tier proposals nobody has reviewed yet, drawn at random
         (the same draw for the same seed and the same ledger)."""
         reviewed = select(t.reviews.c.proposal_id)
-        query = (select(t.proposals.c.id)
-                 .where(t.proposals.c.status == APPROVED, t.proposals.c.tier_required == Tier.PEER.value,
-                        t.proposals.c.id.not_in(reviewed))
-                 .order_by(t.proposals.c.id))
+        query = (
+            select(t.proposals.c.id)
+            .where(
+                t.proposals.c.status == APPROVED,
+                t.proposals.c.tier_required == Tier.PEER.value,
+                t.proposals.c.id.not_in(reviewed),
+            )
+            .order_by(t.proposals.c.id)
+        )
         with unit_of_work(self._read) as s:
             candidates = list(s.execute(query).scalars())
-            chosen = random.Random(seed).sample(candidates, min(max(0, int(n)), len(candidates)))
+            draw = random.Random(seed)  # noqa: S311 - a reproducible audit sample (same seed, same draw), no secret
+            chosen = draw.sample(candidates, min(max(0, int(n)), len(candidates)))
             if not chosen:
                 return []
             rows = s.execute(select(t.proposals).where(t.proposals.c.id.in_(chosen))).mappings().all()
@@ -389,14 +459,19 @@ class Ledger:
             raise LedgerError(f"overturning {pid} needs a note saying what should have been decided")
         with unit_of_work(self._write) as s:
             # FOR UPDATE (PostgreSQL) so two reviewers of the same proposal take turns.
-            row = s.execute(select(t.proposals).where(t.proposals.c.public_id == pid)
-                            .with_for_update()).mappings().first()
+            row = (
+                s.execute(select(t.proposals).where(t.proposals.c.public_id == pid).with_for_update())
+                .mappings()
+                .first()
+            )
             if row is None:
                 raise LedgerError(f"no proposal {pid}")
             current = self._proposal(s, row)
             if current.status != APPROVED or current.tier_required != Tier.PEER.value:
-                raise LedgerError(f"only approved peer-tier proposals are reviewed; {pid} is {current.status} "
-                                  f"at {current.tier_required} tier")
+                raise LedgerError(
+                    f"only approved peer-tier proposals are reviewed; {pid} is {current.status} "
+                    f"at {current.tier_required} tier"
+                )
             if current.reviews:
                 first = current.reviews[0]
                 raise LedgerError(f"{pid} was already reviewed by {first.reviewer} ({first.verdict})")
@@ -404,36 +479,55 @@ class Ledger:
             if any(same_person(reviewer, x) for x in involved):
                 raise LedgerError(f"{reviewer} took part in {pid} and cannot review it; another reviewer must")
             now = _now()
-            pk = s.execute(insert(t.reviews).values(proposal_id=row["id"], reviewer=reviewer, verdict=verdict,
-                                                    note=note, created_at=now)).inserted_primary_key[0]
+            pk = s.execute(
+                insert(t.reviews).values(
+                    proposal_id=row["id"], reviewer=reviewer, verdict=verdict, note=note, created_at=now
+                )
+            ).inserted_primary_key[0]
             review_row = self._row(s, t.reviews, pk)
             self._append(s, "review", row, "reviews", review_row, None, now)
             return self._proposal(s, row)
 
     # -- audit chain ------------------------------------------------------------------------------
-    def _append(self, s: Session, kind: str, proposal_row: Mapping[str, Any], table: str,
-                row: Mapping[str, Any], change: Optional[dict], now: datetime) -> None:
+    def _append(
+        self,
+        s: Session,
+        kind: str,
+        proposal_row: Mapping[str, Any],
+        table: str,
+        row: Mapping[str, Any],
+        change: dict | None,
+        now: datetime,
+    ) -> None:
         if not is_sqlite(s):
-            s.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                      {"key": CHAIN_LOCK_KEY})
-        last = s.execute(select(t.audit_events.c.id, t.audit_events.c.hash)
-                         .order_by(t.audit_events.c.id.desc()).limit(1)).first()
+            s.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": CHAIN_LOCK_KEY})
+        last = s.execute(
+            select(t.audit_events.c.id, t.audit_events.c.hash).order_by(t.audit_events.c.id.desc()).limit(1)
+        ).first()
         last_id, prev_hash = (last.id, last.hash) if last is not None else (0, GENESIS_HASH)
         snapshot = row_snapshot(row)
         digest = row_digest(snapshot)
         payload = canonical({"at": iso(now), "change": change or {}, "row": snapshot, "table": table})
-        s.execute(insert(t.audit_events).values(
-            id=last_id + 1, created_at=now, kind=kind, proposal_public_id=proposal_row["public_id"],
-            payload=payload, row_digest=digest, prev_hash=prev_hash,
-            hash=chain_hash(prev_hash, kind, payload, digest),
-        ))
+        s.execute(
+            insert(t.audit_events).values(
+                id=last_id + 1,
+                created_at=now,
+                kind=kind,
+                proposal_public_id=proposal_row["public_id"],
+                payload=payload,
+                row_digest=digest,
+                prev_hash=prev_hash,
+                hash=chain_hash(prev_hash, kind, payload, digest),
+            )
+        )
 
     def head(self) -> tuple[int, str]:
         """(number of audit events, hash of the last one): what an anchor records. Events are
         numbered 1..n without gaps, so the last id is the count."""
         with unit_of_work(self._read) as s:
-            last = s.execute(select(t.audit_events.c.id, t.audit_events.c.hash)
-                             .order_by(t.audit_events.c.id.desc()).limit(1)).first()
+            last = s.execute(
+                select(t.audit_events.c.id, t.audit_events.c.hash).order_by(t.audit_events.c.id.desc()).limit(1)
+            ).first()
         return (0, GENESIS_HASH) if last is None else (int(last.id), str(last.hash))
 
     def verify(self, anchors: Sequence[Any] = ()) -> VerifyReport:
@@ -462,37 +556,55 @@ class Ledger:
         last_event: dict[tuple[str, int], tuple[int, str, dict, str]] = {}
         checked = 0
         expected_id = 1
-        prev_hash: Optional[str] = GENESIS_HASH
+        prev_hash: str | None = GENESIS_HASH
         anchored = {int(a.events) for a in anchors}
         hashes_at: dict[int, str] = {}
         with unit_of_work(self._read) as s:
-            missing_tables = [name for name in ("audit_events", *_TABLES)
-                              if not sa_inspect(s.connection()).has_table(name)]
+            missing_tables = [
+                name for name in ("audit_events", *_TABLES) if not sa_inspect(s.connection()).has_table(name)
+            ]
             if missing_tables:
-                return VerifyReport(ok=False, checked=0, head_hash="", anchors=0, problems=[
-                    f"the database has no ledger tables ({', '.join(missing_tables)} missing): it is not the "
-                    f"ledger's database, or it was never migrated (makegood db upgrade)"])
+                return VerifyReport(
+                    ok=False,
+                    checked=0,
+                    head_hash="",
+                    anchors=0,
+                    problems=[
+                        f"the database has no ledger tables ({', '.join(missing_tables)} missing): it is not the "
+                        f"ledger's database, or it was never migrated (makegood db upgrade)"
+                    ],
+                )
             events = select(*[t.audit_events.c[name] for name in _EVENT_COLUMNS]).order_by(t.audit_events.c.id)
             for event_id, ev, error in _readable(s, events, t.audit_events):
                 checked += 1
                 if ev is None:
-                    problems.append(f"audit event {event_id} cannot be read ({_short(error)}): its stored bytes "
-                                    f"were changed outside the ledger")
+                    problems.append(
+                        f"audit event {event_id} cannot be read ({_short(error)}): its stored bytes "
+                        f"were changed outside the ledger"
+                    )
                     expected_id, prev_hash = event_id + 1, None
                     continue
                 label = f"audit event {ev['id']} ({ev['kind']} on {ev['proposal_public_id']})"
                 if ev["id"] != expected_id:
                     if expected_id == 1:
-                        problems.append(f"audit events 1 to {ev['id'] - 1} are missing: the start of the chain "
-                                        f"was deleted")
+                        problems.append(
+                            f"audit events 1 to {ev['id'] - 1} are missing: the start of the chain was deleted"
+                        )
                     elif ev["id"] > expected_id:
-                        missing = (f"event {expected_id} is" if ev["id"] == expected_id + 1
-                                   else f"events {expected_id} to {ev['id'] - 1} are")
-                        problems.append(f"audit {missing} missing: ids jump from {expected_id - 1} to {ev['id']} "
-                                        f"(deleted from the chain)")
+                        missing = (
+                            f"event {expected_id} is"
+                            if ev["id"] == expected_id + 1
+                            else f"events {expected_id} to {ev['id'] - 1} are"
+                        )
+                        problems.append(
+                            f"audit {missing} missing: ids jump from {expected_id - 1} to {ev['id']} "
+                            f"(deleted from the chain)"
+                        )
                 elif prev_hash is not None and ev["prev_hash"] != prev_hash:
-                    problems.append(f"{label}: its prev_hash does not match the hash of event {ev['id'] - 1} "
-                                    f"(the chain was broken or rewritten)")
+                    problems.append(
+                        f"{label}: its prev_hash does not match the hash of event {ev['id'] - 1} "
+                        f"(the chain was broken or rewritten)"
+                    )
                 try:
                     intact = chain_hash(ev["prev_hash"], ev["kind"], ev["payload"], ev["row_digest"]) == ev["hash"]
                 except (TypeError, ValueError, AttributeError):
@@ -524,8 +636,10 @@ class Ledger:
                     seen.add(key)
                     if row is None:
                         owner = f"{table_name[:-1]} row {row_id}"
-                        problems.append(f"{owner} cannot be read ({_short(error)}): its stored bytes were changed "
-                                        f"outside the ledger")
+                        problems.append(
+                            f"{owner} cannot be read ({_short(error)}): its stored bytes were changed "
+                            f"outside the ledger"
+                        )
                         continue
                     what = _describe(table_name, row, public_ids)
                     if key not in last_event:
@@ -535,8 +649,10 @@ class Ledger:
                     snapshot = row_snapshot(row)
                     if row_digest(snapshot) != digest:
                         fields = sorted(k for k in set(snapshot) | set(logged) if snapshot.get(k) != logged.get(k))
-                        problems.append(f"{what} does not match its last audit event {event_id}: "
-                                        f"{', '.join(fields) or 'its content'} changed outside the ledger")
+                        problems.append(
+                            f"{what} does not match its last audit event {event_id}: "
+                            f"{', '.join(fields) or 'its content'} changed outside the ledger"
+                        )
             for key, (event_id, _digest, logged, pid) in last_event.items():
                 if key not in seen:
                     table_name, row_id = key
@@ -544,16 +660,27 @@ class Ledger:
                     problems.append(f"{what} is missing: it was deleted after audit event {event_id}")
         for a in anchors:
             problems.extend(_anchor_problems(a, last_id, hashes_at))
-        return VerifyReport(ok=not problems, checked=checked, problems=problems,
-                            head_hash=prev_hash if prev_hash is not None else "", anchors=len(anchors))
+        return VerifyReport(
+            ok=not problems,
+            checked=checked,
+            problems=problems,
+            head_hash=prev_hash if prev_hash is not None else "",
+            anchors=len(anchors),
+        )
 
     # -- rows -> dataclasses ----------------------------------------------------------------------
     @staticmethod
     def _find_row(s: Session, conversation_id: str, turn_key: str):
-        return s.execute(select(t.proposals).where(
-            t.proposals.c.conversation_id == str(conversation_id).strip(),
-            t.proposals.c.turn_key == str(turn_key).strip(),
-        )).mappings().first()
+        return (
+            s.execute(
+                select(t.proposals).where(
+                    t.proposals.c.conversation_id == str(conversation_id).strip(),
+                    t.proposals.c.turn_key == str(turn_key).strip(),
+                )
+            )
+            .mappings()
+            .first()
+        )
 
     @staticmethod
     def _row(s: Session, table, pk: int) -> dict[str, Any]:
@@ -565,34 +692,63 @@ class Ledger:
     def _proposal(self, s: Session, row: Mapping[str, Any]) -> Proposal:
         return self._proposals(s, [row])[0]
 
-    def _proposals(self, s: Session, rows: Sequence[Mapping[str, Any]]) -> list[Proposal]:
+    def _proposals(self, s: Session, rows: Sequence[Mapping[str, Any]]) -> builtins.list[Proposal]:
         ids = [row["id"] for row in rows]
         decisions: dict[int, list[Decision]] = {i: [] for i in ids}
         reviews: dict[int, list[Review]] = {i: [] for i in ids}
         if ids:
-            for d in s.execute(select(t.decisions).where(t.decisions.c.proposal_id.in_(ids))
-                               .order_by(t.decisions.c.id)).mappings():
-                decisions[d["proposal_id"]].append(Decision(
-                    id=d["id"], actor=d["actor"], role=d["role"], decision=d["decision"], tier=d["tier"],
-                    note=d["note"], created_at=d["created_at"]))
-            for r in s.execute(select(t.reviews).where(t.reviews.c.proposal_id.in_(ids))
-                               .order_by(t.reviews.c.id)).mappings():
-                reviews[r["proposal_id"]].append(Review(
-                    id=r["id"], reviewer=r["reviewer"], verdict=r["verdict"], note=r["note"],
-                    created_at=r["created_at"]))
+            for d in s.execute(
+                select(t.decisions).where(t.decisions.c.proposal_id.in_(ids)).order_by(t.decisions.c.id)
+            ).mappings():
+                decisions[d["proposal_id"]].append(
+                    Decision(
+                        id=d["id"],
+                        actor=d["actor"],
+                        role=d["role"],
+                        decision=d["decision"],
+                        tier=d["tier"],
+                        note=d["note"],
+                        created_at=d["created_at"],
+                    )
+                )
+            for r in s.execute(
+                select(t.reviews).where(t.reviews.c.proposal_id.in_(ids)).order_by(t.reviews.c.id)
+            ).mappings():
+                reviews[r["proposal_id"]].append(
+                    Review(
+                        id=r["id"],
+                        reviewer=r["reviewer"],
+                        verdict=r["verdict"],
+                        note=r["note"],
+                        created_at=r["created_at"],
+                    )
+                )
         return [_to_proposal(row, decisions[row["id"]], reviews[row["id"]]) for row in rows]
 
 
 def _to_proposal(row: Mapping[str, Any], decisions: Iterable[Decision], reviews: Iterable[Review]) -> Proposal:
     return Proposal(
-        public_id=row["public_id"], conversation_id=row["conversation_id"], turn_key=row["turn_key"],
-        channel=row["channel"], situation=row["situation"], customer_id=row["customer_id"],
-        order_id=row["order_id"], facts=row["facts"] or {}, options_offered=row["options_offered"] or [],
-        option_chosen=row["option_chosen"], customer_ask=row["customer_ask"], context=row["context"] or {},
-        policy_version=row["policy_version"], tier_required=row["tier_required"],
-        requested_by=row["requested_by"], status=row["status"], version=row["version"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
-        decisions=list(decisions), reviews=list(reviews),
+        public_id=row["public_id"],
+        conversation_id=row["conversation_id"],
+        turn_key=row["turn_key"],
+        channel=row["channel"],
+        situation=row["situation"],
+        customer_id=row["customer_id"],
+        order_id=row["order_id"],
+        facts=row["facts"] or {},
+        options_offered=row["options_offered"] or [],
+        option_chosen=row["option_chosen"],
+        customer_ask=row["customer_ask"],
+        context=row["context"] or {},
+        policy_version=row["policy_version"],
+        tier_required=row["tier_required"],
+        requested_by=row["requested_by"],
+        status=row["status"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        decisions=list(decisions),
+        reviews=list(reviews),
     )
 
 
@@ -602,10 +758,13 @@ def _created(p: Proposal) -> Proposal:
     return replace(p, created=True)
 
 
-def _describe(table: str, row: Mapping[str, Any], public_ids: Mapping[int, str], pid: Optional[str] = None) -> str:
+def _describe(table: str, row: Mapping[str, Any], public_ids: Mapping[int, str], pid: str | None = None) -> str:
     if table == "proposals":
         return f"proposal {row.get('public_id') or pid} (row {row.get('id')})"
-    owner = public_ids.get(row.get("proposal_id")) or pid or f"proposal row {row.get('proposal_id')}"
+    proposal_row = row.get("proposal_id")
+    owner = (
+        (public_ids.get(proposal_row) if proposal_row is not None else None) or pid or f"proposal row {proposal_row}"
+    )
     noun = "decision" if table == "decisions" else "review"
     return f"{noun} {row.get('id')} on {owner}"
 
@@ -617,11 +776,11 @@ _EVENT_COLUMNS = ("id", "kind", "proposal_public_id", "payload", "row_digest", "
 _UNDECODABLE = (ValueError, TypeError, ArithmeticError, UnicodeError, KeyError, OverflowError)
 
 
-def _readable(s: Session, query: Any, table: Any) -> Iterable[tuple[int, Optional[dict], Optional[BaseException]]]:
+def _readable(s: Session, query: Any, table: Any) -> Iterable[tuple[int, dict | None, BaseException | None]]:
     """(id, row as a dict, None) for every row of `query`, in id order; (id, None, error) for a
     row whose stored values no longer decode. Streams; only after a row fails to decode does
     it go on one row at a time, so one bad row never hides the others."""
-    last: Optional[int] = None
+    last: int | None = None
     try:
         for row in s.execute(query).mappings():
             values = dict(row)
@@ -642,7 +801,7 @@ def _readable(s: Session, query: Any, table: Any) -> Iterable[tuple[int, Optiona
         yield int(pk), values, None
 
 
-def _short(exc: Optional[BaseException]) -> str:
+def _short(exc: BaseException | None) -> str:
     text = " ".join(str(exc or "").split())
     return (text[:120] + "...") if len(text) > 120 else (text or type(exc).__name__)
 
@@ -658,15 +817,22 @@ def _anchor_problems(anchor: Any, last_id: int, hashes_at: Mapping[int, str]) ->
     n, expected = int(anchor.events), str(anchor.head_hash)
     where = f"the anchor of {anchor.at}" + (f" ({anchor.source} line {anchor.line})" if anchor.line else "")
     if n == 0:
-        return [] if expected == GENESIS_HASH else [f"{where} records 0 events but a head hash: it is not an anchor "
-                                                     f"of this ledger"]
+        return (
+            []
+            if expected == GENESIS_HASH
+            else [f"{where} records 0 events but a head hash: it is not an anchor of this ledger"]
+        )
     if n > last_id:
-        return [f"{where} records {n} events, but the chain now ends at event {last_id}: "
-                f"{'every event was' if last_id == 0 else 'events after it were'} deleted (the tail is gone)"]
+        return [
+            f"{where} records {n} events, but the chain now ends at event {last_id}: "
+            f"{'every event was' if last_id == 0 else 'events after it were'} deleted (the tail is gone)"
+        ]
     found = hashes_at.get(n)
     if found is None:
         return [f"{where} records event {n}, which is missing or unreadable"]
     if found != expected:
-        return [f"{where} records event {n} with hash {expected[:16]}..., but the chain has {found[:16]}... there: "
-                f"the chain was rewritten at or before event {n}"]
+        return [
+            f"{where} records event {n} with hash {expected[:16]}..., but the chain has {found[:16]}... there: "
+            f"the chain was rewritten at or before event {n}"
+        ]
     return []

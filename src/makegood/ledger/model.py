@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any
 
 from makegood.policy.tiers import Tier
 
@@ -34,7 +35,7 @@ class ProposalIn:
     turn_key: str
     situation: str
     policy_version: str
-    tier_required: Union[Tier, str]
+    tier_required: Tier | str
     channel: str = "rest"
     facts: Mapping[str, Any] = field(default_factory=dict)
     options_offered: Sequence[Any] = ()
@@ -43,8 +44,8 @@ class ProposalIn:
     context: Mapping[str, Any] = field(default_factory=dict)
     requested_by: str = BOT
     status: str = OFFERED
-    customer_id: Optional[str] = None
-    order_id: Optional[str] = None
+    customer_id: str | None = None
+    order_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ class Proposal:
     turn_key: str
     channel: str
     situation: str
-    customer_id: Optional[str]
-    order_id: Optional[str]
+    customer_id: str | None
+    order_id: str | None
     facts: dict[str, Any]
     options_offered: list[Any]
     option_chosen: Any

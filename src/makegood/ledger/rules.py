@@ -46,10 +46,12 @@ def not_pending_reason(p: Proposal) -> str:
         return f"{p.public_id} is already {p.status}"
     if p.status == ACCEPTED:
         who = "the bot" if same_person(p.requested_by, BOT) else p.requested_by
-        return (f"{p.public_id} is already accepted: the chosen option was within {who}'s own "
-                f"authority, so it needs no decision")
+        return (
+            f"{p.public_id} is already accepted: the chosen option was within {who}'s own "
+            f"authority, so it needs no decision"
+        )
     if p.status == OFFERED:
-        return (f"{p.public_id} is still an offer to the customer: nothing has been chosen that needs a decision")
+        return f"{p.public_id} is still an offer to the customer: nothing has been chosen that needs a decision"
     return f"{p.public_id} is {p.status}, not pending"
 
 
@@ -92,24 +94,28 @@ def judge(p: Proposal, actor: str, role: str, decision: str, note: str = "") -> 
     may_act = authority >= tier or (role == "agent" and tier == Tier.PEER)
     if not may_act:
         verb = "reject" if decision == "reject" else "approve"
-        raise LedgerError(f"{pid} needs {tier.a}'s decision: {actor} is {_a(role)} and cannot {verb} it; "
-                          f"escalate it or pass it to {tier.a}")
+        raise LedgerError(
+            f"{pid} needs {tier.a}'s decision: {actor} is {_a(role)} and cannot {verb} it; "
+            f"escalate it or pass it to {tier.a}"
+        )
 
     if decision == "reject":
         if not note:
-            raise LedgerError(f"rejecting {pid} needs a note: the reason is recorded so the customer "
-                              f"can be offered alternatives")
+            raise LedgerError(
+                f"rejecting {pid} needs a note: the reason is recorded so the customer can be offered alternatives"
+            )
         return Outcome(decision, actor, role, note, REJECTED, tier)
 
     # approve or cosign
     if same_person(actor, p.requested_by):
-        raise LedgerError(f"{actor} requested {pid} and cannot approve or co-sign it too; "
-                          f"another person must agree")
+        raise LedgerError(f"{actor} requested {pid} and cannot approve or co-sign it too; another person must agree")
     if tier == Tier.PEER and role == "agent":
         people = agreeing_people(p)
         if any(same_person(actor, x) for x in people):
-            raise LedgerError(f"{actor} has already co-signed {pid}; peer approval needs two different agents, "
-                              f"so a second agent must agree")
+            raise LedgerError(
+                f"{actor} has already co-signed {pid}; peer approval needs two different agents, "
+                f"so a second agent must agree"
+            )
         status = APPROVED if len(people) + 1 >= 2 else PENDING
         return Outcome(decision, actor, role, note, status, tier)
     return Outcome(decision, actor, role, note, APPROVED, tier)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-from makegood.db import load_schema, make_engine
+from makegood.db import make_engine
+from makegood.migrations.schema import load_schema
 
 # Several processes (actions server, desk, CLI) may start at once and each migrates.
 # PostgreSQL: a transaction-scoped advisory lock makes them take turns, and the second one
@@ -29,8 +30,9 @@ def _run(connection) -> None:
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
-                               {"key": MIGRATION_LOCK_KEY})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 

@@ -13,8 +13,15 @@ from makegood.nlp.extract import Entity, extract, to_days, to_decimal
 if TYPE_CHECKING:
     from makegood.nlp.pipeline import build_nlp, pipeline_is_current, save_pipeline
 
-__all__ = ["Entity", "extract", "to_decimal", "to_days", "build_nlp", "save_pipeline",
-           "pipeline_is_current"]
+__all__ = [
+    "Entity",
+    "build_nlp",
+    "extract",
+    "pipeline_is_current",
+    "save_pipeline",
+    "to_days",
+    "to_decimal",
+]
 
 _LAZY = {"build_nlp", "save_pipeline", "pipeline_is_current"}
 

@@ -49,16 +49,39 @@ _UNIT_DAYS: dict[str, Fraction] = {
     **dict.fromkeys(("year", "years", "yr", "yrs"), Fraction(365)),
     **dict.fromkeys(("hour", "hours", "hr", "hrs"), Fraction(1, 24)),
 }
-_FREQ_OF_UNIT = {"week": "week", "wk": "week", "month": "month", "mo": "month",
-                 "fortnight": "fortnight"}
-_RELATIVE_DAYS = {"yesterday": 1, "today": 0, "tonight": 0, "last night": 1,
-                  "last week": 7, "last fortnight": 14, "last month": 30, "last year": 365,
-                  "day before yesterday": 2}
+_FREQ_OF_UNIT = {"week": "week", "wk": "week", "month": "month", "mo": "month", "fortnight": "fortnight"}
+_RELATIVE_DAYS = {
+    "yesterday": 1,
+    "today": 0,
+    "tonight": 0,
+    "last night": 1,
+    "last week": 7,
+    "last fortnight": 14,
+    "last month": 30,
+    "last year": 365,
+    "day before yesterday": 2,
+}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 # "half" is a percent ("half back", "half the price", "half?") unless it measures time or
 # is the tail of "... and a half".
-_HALF_NOT_BEFORE = {"a", "an", "hour", "hours", "day", "days", "week", "weeks", "month",
-                    "months", "year", "years", "way", "time", "dozen", "past"}
+_HALF_NOT_BEFORE = {
+    "a",
+    "an",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "way",
+    "time",
+    "dozen",
+    "past",
+}
 _HALF_NOT_AFTER = {"a", "and", "one", "&"}
 _DURATION_TOKEN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-z]+)$")
 _MONEY_TOKEN = re.compile(r"^(?:usd)?([0-9][0-9.,]*|\.[0-9]+)(?:usd|bucks)?$")
@@ -125,6 +148,7 @@ def _pieces(text: str) -> Iterator[tuple[int, str]]:
 
 # --- normalisers: (span, context) -> entities ---------------------------------------
 
+
 @dataclass
 class _Context:
     doc: Doc
@@ -142,7 +166,7 @@ class _Context:
         if not self.found:
             return False
         prev = self.found[-1]
-        gap = self.doc.text[prev.end - self.offset:span.start_char]
+        gap = self.doc.text[prev.end - self.offset : span.start_char]
         return prev.entity in labels and prev.end - self.offset <= span.start_char and not gap.strip()
 
 
@@ -214,8 +238,8 @@ def _exact_days(words: list[str]) -> Fraction | None:
         words = words[:-1]
     half = False
     for i in range(len(words) - 2):
-        if words[i:i + 3] == ["and", "a", "half"]:
-            words, half = words[:i] + words[i + 3:], True
+        if words[i : i + 3] == ["and", "a", "half"]:
+            words, half = words[:i] + words[i + 3 :], True
             break
     if len(words) == 1 and (match := _DURATION_TOKEN.match(words[0])):
         words = [match.group(1), match.group(2)]
@@ -299,7 +323,7 @@ def _amount_freq(span: Span, ctx: _Context) -> list[Entity]:
     """'25 a week': a bare number is an amount when a frequency follows it. The pattern id
     ("amount_freq:2") says how many trailing tokens are the frequency."""
     n_freq = int(span.ent_id_.split(":")[1])
-    amount, freq = span[:len(span) - n_freq], span[len(span) - n_freq:]
+    amount, freq = span[: len(span) - n_freq], span[len(span) - n_freq :]
     value, frequency = parse_number(_words(amount)), _freq_value(_words(freq))
     if value is None or frequency is None:
         return []
@@ -307,13 +331,23 @@ def _amount_freq(span: Span, ctx: _Context) -> list[Entity]:
 
 
 _NORMALISERS: dict[str, Callable[[Span, _Context], list[Entity]]] = {
-    "money": _money, "cents": _cents, "percent": _percent, "half": _half, "order": _order,
-    "duration": _duration, "a_unit": _a_unit, "relative": _relative, "weekday": _weekday,
-    "freq": _freq, "every_n": _every_n, "amount_freq": _amount_freq,
+    "money": _money,
+    "cents": _cents,
+    "percent": _percent,
+    "half": _half,
+    "order": _order,
+    "duration": _duration,
+    "a_unit": _a_unit,
+    "relative": _relative,
+    "weekday": _weekday,
+    "freq": _freq,
+    "every_n": _every_n,
+    "amount_freq": _amount_freq,
 }
 
 
 # --- helpers for the actions server --------------------------------------------------
+
 
 def _loose_words(text: str) -> list[str]:
     return re.findall(r"[a-z]+|[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+", text.lower())
@@ -347,8 +381,11 @@ def to_days(value: str) -> int:
         else:
             durations = [e for e in extract(text) if e.entity == DURATION]
             number = parse_number(_loose_words(text))
-            days = int(durations[0].value) if durations else (
-                None if number is None or number != number.to_integral_value() else int(number))
+            days = (
+                int(durations[0].value)
+                if durations
+                else (None if number is None or number != number.to_integral_value() else int(number))
+            )
     if days is None:
         raise CaseError(f"could not read a number of days in {value!r}")
     if days < 0:

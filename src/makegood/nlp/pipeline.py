@@ -36,8 +36,26 @@ Pattern = list[dict[str, Any]]
 MARKER = "makegood-pipeline.json"
 
 CURRENCY_WORDS = ["dollar", "dollars", "buck", "bucks", "usd"]
-DAY_UNITS = ["day", "days", "week", "weeks", "wk", "wks", "fortnight", "fortnights",
-             "month", "months", "year", "years", "yr", "yrs", "hour", "hours", "hr", "hrs"]
+DAY_UNITS = [
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "wk",
+    "wks",
+    "fortnight",
+    "fortnights",
+    "month",
+    "months",
+    "year",
+    "years",
+    "yr",
+    "yrs",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+]
 SINGULAR_UNITS = ["day", "week", "fortnight", "month", "year", "hour"]
 FREQ_UNITS = ["week", "month", "fortnight", "wk", "mo"]
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -46,10 +64,10 @@ _DIGIT: dict[str, Any] = {"TEXT": {"REGEX": DIGITS_RE}}
 _FIVE_DIGITS: dict[str, Any] = {"TEXT": {"REGEX": r"^[0-9]{5}$"}}
 _MG_TOKEN: dict[str, Any] = {"TEXT": {"REGEX": r"^[Mm][Gg]-?[0-9]{5}$"}}
 # One-token forms the tokenizer leaves whole: "USD45", "45usd", "45bucks"; "3days", "48hrs".
-_MONEY_TOKEN: dict[str, Any] = {
-    "LOWER": {"REGEX": r"^(?:usd[0-9.,]+|[0-9][0-9.,]*(?:usd|bucks))$"}}
+_MONEY_TOKEN: dict[str, Any] = {"LOWER": {"REGEX": r"^(?:usd[0-9.,]+|[0-9][0-9.,]*(?:usd|bucks))$"}}
 _DURATION_TOKEN: dict[str, Any] = {
-    "LOWER": {"REGEX": r"^[0-9]+(?:\.[0-9]+)?(?:days?|hours?|hrs?|weeks?|wks?|months?)$"}}
+    "LOWER": {"REGEX": r"^[0-9]+(?:\.[0-9]+)?(?:days?|hours?|hrs?|weeks?|wks?|months?)$"}
+}
 
 
 def _in(*words: str | list[str], op: str | None = None) -> dict[str, Any]:
@@ -67,8 +85,8 @@ def number_forms() -> list[Pattern]:
     so a longer ill-formed run ("five ten dollars") never hides a shorter valid one."""
     ones = [w for w in UNITS if w != "zero"]
     small: list[Pattern] = [
-        [_in(list(SMALL))],                      # five, fifteen, fifty
-        [_in(list(TENS)), _in(ones)],            # forty five
+        [_in(list(SMALL))],  # five, fifteen, fifty
+        [_in(list(TENS)), _in(ones)],  # forty five
         [_in(list(TENS)), {"ORTH": "-"}, _in(ones)],  # forty-five
     ]
     hundred: Pattern = [_in(ones, "a", "an", op="?"), {"LOWER": "hundred"}]
@@ -89,8 +107,11 @@ def _rule(label: str, kind: str, patterns: list[Pattern]) -> list[dict[str, Any]
 
 def _order_rules() -> list[dict[str, Any]]:
     ids: list[Pattern] = [[_MG_TOKEN], [{"LOWER": "mg"}, _FIVE_DIGITS], [{"ORTH": "#"}, _FIVE_DIGITS]]
-    cue: Pattern = [{"LOWER": "order"}, _in("number", "no", "num", "nr", "id", op="?"),
-                    {"ORTH": {"IN": [".", ":", "#", "-"]}, "OP": "?"}]
+    cue: Pattern = [
+        {"LOWER": "order"},
+        _in("number", "no", "num", "nr", "id", op="?"),
+        {"ORTH": {"IN": [".", ":", "#", "-"]}, "OP": "?"},
+    ]
     return _rule(ORDER_ID, "order", ids + _each([cue], [[_FIVE_DIGITS], [_MG_TOKEN]]))
 
 
@@ -104,9 +125,11 @@ def _money_rules() -> list[dict[str, Any]]:
         *_each(nums, [[_in(CURRENCY_WORDS)]]),
     ]
     percent = _each(nums, [[{"ORTH": "%"}], [_in("percent", "pct")], [{"LOWER": "per"}, {"LOWER": "cent"}]])
-    return (_rule(AMOUNT, "money", money)
-            + _rule(AMOUNT, "cents", _each(nums, [[_in("cent", "cents")]]))
-            + _rule(PERCENT, "percent", percent))
+    return (
+        _rule(AMOUNT, "money", money)
+        + _rule(AMOUNT, "cents", _each(nums, [[_in("cent", "cents")]]))
+        + _rule(PERCENT, "percent", percent)
+    )
 
 
 def _strict_frequencies() -> list[Pattern]:
@@ -129,8 +152,8 @@ def _time_rules() -> list[dict[str, Any]]:
         *_each(nums, [[_in(DAY_UNITS), ago], [{"ORTH": "-"}, _in(SINGULAR_UNITS)]]),
         [_DURATION_TOKEN, ago],
         [a, _in(DAY_UNITS), {"LOWER": "ago"}],
-        *_each(nums + [[a]], [[_in(DAY_UNITS)] + half + [ago]]),   # a week and a half
-        *_each(nums, [half + [_in(DAY_UNITS), ago]]),              # two and a half weeks
+        *_each(nums + [[a]], [[_in(DAY_UNITS)] + half + [ago]]),  # a week and a half
+        *_each(nums, [half + [_in(DAY_UNITS), ago]]),  # two and a half weeks
         [_in("a", op="?"), {"LOWER": "couple"}, _in("of", op="?"), _in(DAY_UNITS), ago],
         [{"LOWER": "a"}, {"LOWER": "few"}, _in(DAY_UNITS), ago],
         [{"LOWER": "half"}, _in("a", "an"), _in(DAY_UNITS), ago],
@@ -145,12 +168,14 @@ def _time_rules() -> list[dict[str, Any]]:
         [{"LOWER": "last"}, _in(WEEKDAYS)],
     ]
     every_n = _each([[{"LOWER": "every"}]], _each(nums, [[_in(DAY_UNITS)]]))
-    return (_rule(DURATION, "duration", durations)
-            + _rule(DURATION, "relative", relative)
-            + _rule(DURATION, "weekday", weekday)
-            + _rule(FREQUENCY, "freq", _strict_frequencies())
-            + _rule(FREQUENCY, "every_n", every_n)
-            + _amount_frequency_rules())
+    return (
+        _rule(DURATION, "duration", durations)
+        + _rule(DURATION, "relative", relative)
+        + _rule(DURATION, "weekday", weekday)
+        + _rule(FREQUENCY, "freq", _strict_frequencies())
+        + _rule(FREQUENCY, "every_n", every_n)
+        + _amount_frequency_rules()
+    )
 
 
 def _amount_frequency_rules() -> list[dict[str, Any]]:
@@ -207,8 +232,9 @@ def pipeline_is_current(path: str | Path) -> bool:
     """True when `path` holds a pipeline saved from this exact builder source."""
     marker = Path(path) / MARKER
     try:
-        return bool(json.loads(marker.read_text())["source_hash"] == source_hash()
-                    and (Path(path) / "config.cfg").is_file())
+        return bool(
+            json.loads(marker.read_text())["source_hash"] == source_hash() and (Path(path) / "config.cfg").is_file()
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -227,8 +253,9 @@ def save_pipeline(path: str | Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         build_nlp().to_disk(staging)
-        (staging / MARKER).write_text(json.dumps({"source_hash": source_hash(),
-                                                  "spacy_version": spacy.__version__}, indent=2))
+        (staging / MARKER).write_text(
+            json.dumps({"source_hash": source_hash(), "spacy_version": spacy.__version__}, indent=2)
+        )
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)

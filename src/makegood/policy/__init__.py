@@ -1,8 +1,8 @@
 """The policy engine: pure Python, no Rasa, no SQLAlchemy, no I/O beyond reading the catalog.
 
-    catalog = load_catalog("policy")
-    case = Case.build(catalog, "damaged_item", {"order_value": "80", "days_since_delivery": 3})
-    options(catalog, case, Tier.AGENT)
+catalog = load_catalog("policy")
+case = Case.build(catalog, "damaged_item", {"order_value": "80", "days_since_delivery": 3})
+options(catalog, case, Tier.AGENT)
 """
 
 from makegood.policy.case import Case
@@ -16,6 +16,21 @@ from makegood.policy.situations import SITUATIONS
 from makegood.policy.tiers import Tier
 
 __all__ = [
-    "Case", "Catalog", "FairAskResult", "Handoff", "Option", "OptionSet", "Plan", "PlanResult", "SITUATIONS",
-    "Tier", "Verdict", "check", "judge_ask", "load_catalog", "options", "parse_catalog", "plan_for",
+    "SITUATIONS",
+    "Case",
+    "Catalog",
+    "FairAskResult",
+    "Handoff",
+    "Option",
+    "OptionSet",
+    "Plan",
+    "PlanResult",
+    "Tier",
+    "Verdict",
+    "check",
+    "judge_ask",
+    "load_catalog",
+    "options",
+    "parse_catalog",
+    "plan_for",
 ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Mapping, Optional
+from typing import SupportsInt
 
 from makegood.errors import CaseError
 from makegood.money import to_money
@@ -28,18 +29,7 @@ def coerce_fact(spec: FactSpec, value: object) -> object:
     if spec.type == "money":
         return to_money(value, what)
     if spec.type in WHOLE_LIMITS:
-        if isinstance(value, bool):
-            raise CaseError(f"{what} must be a whole number, got {value!r}")
-        try:
-            number = Decimal(str(value).strip())
-        except Exception:  # noqa: BLE001 - any unparsable text is the same user error
-            raise CaseError(f"{what} must be a whole number, got {value!r}") from None
-        if not number.is_finite() or number != number.to_integral_value():
-            raise CaseError(f"{what} must be a whole number, got {value!r}")
-        limit = WHOLE_LIMITS[spec.type]
-        if number < 0 or number > limit:
-            raise CaseError(f"{what} must be between 0 and {limit}, got {value!r}")
-        return int(number)
+        return coerce_whole(spec, value)
     if spec.type == "bool":
         if isinstance(value, bool):
             return value
@@ -51,16 +41,45 @@ def coerce_fact(spec: FactSpec, value: object) -> object:
         raise CaseError(f"{what} must be true or false, got {value!r}")
     # enum: matched whatever the case ("Navy Blue" = "navy blue"); the catalog's spelling is kept.
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise CaseError(f"{what} must be one of {', '.join(spec.values)}, got {value!r}"
-                        + (" (write the value in quotes: a bare yes/no/true/false is read as true or false)"
-                           if isinstance(value, bool) else ""))
+        raise CaseError(
+            f"{what} must be one of {', '.join(spec.values)}, got {value!r}"
+            + (
+                " (write the value in quotes: a bare yes/no/true/false is read as true or false)"
+                if isinstance(value, bool)
+                else ""
+            )
+        )
     canonical = enum_value(spec, value)
     if canonical is None:
         raise CaseError(f"{what} must be one of {', '.join(spec.values)}, got {value!r}")
     return canonical
 
 
-def enum_value(spec: FactSpec, value: object) -> Optional[str]:
+def whole(value: object) -> int:
+    """`int(value)` for a fact already typed as a whole number (or its text), as mypy can check it."""
+    if isinstance(value, (str, SupportsInt)):
+        return int(value)
+    raise TypeError(f"expected a whole number, got {type(value).__name__}")
+
+
+def coerce_whole(spec: FactSpec, value: object) -> int:
+    """`coerce_fact` for a whole-number fact (days, count, month, hour): an int within its limit."""
+    what = f"fact {spec.name}"
+    if isinstance(value, bool):
+        raise CaseError(f"{what} must be a whole number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except Exception:  # noqa: BLE001 - any unparsable text is the same user error
+        raise CaseError(f"{what} must be a whole number, got {value!r}") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise CaseError(f"{what} must be a whole number, got {value!r}")
+    limit = WHOLE_LIMITS[spec.type]
+    if number < 0 or number > limit:
+        raise CaseError(f"{what} must be between 0 and {limit}, got {value!r}")
+    return int(number)
+
+
+def enum_value(spec: FactSpec, value: object) -> str | None:
     """The declared value `value` means, compared without case or surrounding spaces; None if none."""
     wanted = " ".join(str(value).split()).casefold()
     return next((v for v in spec.values if " ".join(v.split()).casefold() == wanted), None)
@@ -72,11 +91,12 @@ class Case:
     facts: Mapping[str, object]
     # What this customer has already been given (cumulative limits); None where unknown,
     # e.g. a what-if on facts alone. The decisions service re-checks at grant time anyway.
-    history: Optional[History] = None
+    history: History | None = None
 
     @classmethod
-    def build(cls, catalog: Catalog, situation: str, facts: Mapping[str, object] | None = None,
-              history: Optional[History] = None) -> "Case":
+    def build(
+        cls, catalog: Catalog, situation: str, facts: Mapping[str, object] | None = None, history: History | None = None
+    ) -> Case:
         """Validate the situation and every fact; fill catalog defaults for facts not given."""
         catalog.situation(situation)  # raises CaseError naming the known situations
         typed: dict[str, object] = {}

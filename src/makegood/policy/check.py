@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Optional
+from typing import Protocol
 
 from makegood.errors import CaseError
 from makegood.money import fmt, to_money
-from makegood.policy.case import MAX_DAYS, Case
+from makegood.policy.case import MAX_DAYS, Case, coerce_whole
 from makegood.policy.conditions import Missing, first_failure
 from makegood.policy.cumulative import grant_allowed, limit_for
 from makegood.policy.limits import Size, check_cap, natural_size, required_tier
-from makegood.policy.model import SIZELESS_KINDS, Catalog, RemedyRule
+from makegood.policy.model import SIZELESS_KINDS, Catalog, FactSpec, RemedyRule
 from makegood.policy.options import Handoff, Option, options
 from makegood.policy.tiers import Tier
 
@@ -24,13 +24,13 @@ ALLOWED, NEEDS_TIER, OUTSIDE_POLICY, NEEDS_FACTS = "allowed", "needs_tier", "out
 class Verdict:
     status: str  # allowed | needs_tier | outside_policy | needs_facts
     remedy: str
-    size: Optional[Size]
-    required_tier: Optional[Tier]
+    size: Size | None
+    required_tier: Tier | None
     rules: tuple[str, ...]
     reason: str
     policy_version: str
     alternatives: tuple[Option, ...] = ()  # in the actor's authority
-    handoff: Optional[Handoff] = None
+    handoff: Handoff | None = None
     missing_facts: tuple[str, ...] = ()
 
     @property
@@ -38,18 +38,28 @@ class Verdict:
         return self.status == ALLOWED
 
 
-def parse_size(catalog: Catalog, remedy: str, value: object) -> Optional[Size]:
+def parse_size(catalog: Catalog, remedy: str, value: object) -> Size | None:
     kind = catalog.remedies[remedy].kind
     if kind in SIZELESS_KINDS:
         if value is None or str(value).strip() == "":
             return None
         raise CaseError(f"{remedy} has no size (it is an {kind} remedy); give it without an amount, got {value!r}")
     if kind == "days":
-        from makegood.policy.case import coerce_fact
-        from makegood.policy.model import FactSpec
-
-        return int(coerce_fact(FactSpec(name="days", type="days", source="conversation"), value))  # type: ignore[arg-type]
+        return coerce_whole(FactSpec(name="days", type="days", source="conversation"), value)
     return to_money(value, "amount")
+
+
+class _Refuse(Protocol):
+    """`check`'s own constructor of a refusal: alternatives and a handoff always included."""
+
+    def __call__(
+        self,
+        status: str,
+        reason: str,
+        rules: tuple[str, ...],
+        needed: Tier | None = None,
+        missing: tuple[str, ...] = (),
+    ) -> Verdict: ...
 
 
 def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -> Verdict:
@@ -58,18 +68,29 @@ def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -
     if remedy not in catalog.remedies:
         raise CaseError(f"unknown remedy {remedy!r}; known remedies: {', '.join(sorted(catalog.remedies))}")
     kind = catalog.remedies[remedy].kind
-    wanted: Optional[Size] = None if size is None else parse_size(catalog, remedy, size)
+    wanted: Size | None = None if size is None else parse_size(catalog, remedy, size)
     available = options(catalog, case, tier)
 
-    def refuse(status: str, reason: str, rules: tuple[str, ...], needed: Optional[Tier] = None,
-               missing: tuple[str, ...] = ()) -> Verdict:
-        handoff = available.handoff or Handoff(needed or max(catalog.handoff_for(situation.id), tier),
-                                               situation.handoff_reason or reason)
+    def refuse(
+        status: str, reason: str, rules: tuple[str, ...], needed: Tier | None = None, missing: tuple[str, ...] = ()
+    ) -> Verdict:
+        handoff = available.handoff or Handoff(
+            needed or max(catalog.handoff_for(situation.id), tier), situation.handoff_reason or reason
+        )
         if needed is not None:
             handoff = Handoff(needed, f"{needed.a} can approve this: {reason}")
-        return Verdict(status=status, remedy=remedy, size=wanted, required_tier=needed, rules=rules, reason=reason,
-                       policy_version=catalog.version, alternatives=available.offers, handoff=handoff,
-                       missing_facts=missing)
+        return Verdict(
+            status=status,
+            remedy=remedy,
+            size=wanted,
+            required_tier=needed,
+            rules=rules,
+            reason=reason,
+            policy_version=catalog.version,
+            alternatives=available.offers,
+            handoff=handoff,
+            missing_facts=missing,
+        )
 
     eligible, failed = first_failure(situation.eligible, case.facts)
     if eligible is False and failed is not None:
@@ -83,23 +104,25 @@ def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -
     if isinstance(eligible, Missing):
         missing |= eligible.facts
     if missing:
-        rule = f"{situation.id}.eligible" if isinstance(eligible, Missing) else f"{situation.id}.needs"
-        return refuse(NEEDS_FACTS, "facts are missing", (rule,), missing=tuple(sorted(missing)))
+        rule_id = f"{situation.id}.eligible" if isinstance(eligible, Missing) else f"{situation.id}.needs"
+        return refuse(NEEDS_FACTS, "facts are missing", (rule_id,), missing=tuple(sorted(missing)))
 
-    best: Optional[Verdict] = None
-    for rule in rules:
+    first, *others = rules
+    best = _check_rule(catalog, first, case, kind, wanted, tier, refuse)
+    if best.allowed:
+        return best
+    for rule in others:
         verdict = _check_rule(catalog, rule, case, kind, wanted, tier, refuse)
         if verdict.allowed:
             return verdict
-        best = best or verdict
         if best.status == OUTSIDE_POLICY and verdict.status != OUTSIDE_POLICY:
             best = verdict
-    assert best is not None
     return best
 
 
-def _check_rule(catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wanted: Optional[Size], tier: Tier,
-                refuse) -> Verdict:
+def _check_rule(
+    catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wanted: Size | None, tier: Tier, refuse: _Refuse
+) -> Verdict:
     outcome, failed = first_failure(rule.when, case.facts)
     if outcome is False and failed is not None:
         return refuse(OUTSIDE_POLICY, failed.describe(), (rule.id,))
@@ -122,17 +145,31 @@ def _check_rule(catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wante
             return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
         if needed > tier:
             blocking = check_cap(catalog, rule, tier, None, case.facts)
-            return refuse(NEEDS_TIER, f"needs {needed} authority; {tier} limit: {blocking.reason}",
-                          (rule.id, blocking.cap_rule, cap.cap_rule), needed=needed)
-        return Verdict(status=ALLOWED, remedy=rule.remedy, size=None, required_tier=needed,
-                       rules=(rule.id, cap.cap_rule), reason=cap.reason, policy_version=catalog.version)
+            return refuse(
+                NEEDS_TIER,
+                f"needs {needed} authority; {tier} limit: {blocking.reason}",
+                (rule.id, blocking.cap_rule, cap.cap_rule),
+                needed=needed,
+            )
+        return Verdict(
+            status=ALLOWED,
+            remedy=rule.remedy,
+            size=None,
+            required_tier=needed,
+            rules=(rule.id, cap.cap_rule),
+            reason=cap.reason,
+            policy_version=catalog.version,
+        )
     if natural is None:  # cannot happen: a sized remedy always has a natural size
         return refuse(OUTSIDE_POLICY, f"{rule.remedy} has no size here", (rule.id,))
     if not rule.adjustable and wanted is not None and Decimal(wanted) != Decimal(natural):
         # Not adjustable: given whole or not at all. A smaller "full refund" is a partial refund under
         # another name, and would get round the partial refund's own (lower) caps.
-        return refuse(OUTSIDE_POLICY, f"{rule.remedy} here is exactly {_say(natural, kind)} (the case's own size); "
-                                      "it is not adjustable", (rule.id,))
+        return refuse(
+            OUTSIDE_POLICY,
+            f"{rule.remedy} here is exactly {_say(natural, kind)} (the case's own size); it is not adjustable",
+            (rule.id,),
+        )
     if kind == "days" and int(size) > MAX_DAYS:
         return refuse(OUTSIDE_POLICY, "too many days", (rule.id,))
     needed, cap = required_tier(catalog, rule, size, case.facts)
@@ -143,10 +180,21 @@ def _check_rule(catalog: Catalog, rule: RemedyRule, case: Case, kind: str, wante
         return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
     if needed > tier:
         blocking = check_cap(catalog, rule, tier, size, case.facts)  # the cap that stops this actor
-        return refuse(NEEDS_TIER, f"needs {needed} authority; {tier} limit: {blocking.reason}",
-                      (rule.id, blocking.cap_rule, cap.cap_rule), needed=needed)
-    return Verdict(status=ALLOWED, remedy=rule.remedy, size=size, required_tier=needed, rules=(rule.id, cap.cap_rule),
-                   reason=cap.reason, policy_version=catalog.version)
+        return refuse(
+            NEEDS_TIER,
+            f"needs {needed} authority; {tier} limit: {blocking.reason}",
+            (rule.id, blocking.cap_rule, cap.cap_rule),
+            needed=needed,
+        )
+    return Verdict(
+        status=ALLOWED,
+        remedy=rule.remedy,
+        size=size,
+        required_tier=needed,
+        rules=(rule.id, cap.cap_rule),
+        reason=cap.reason,
+        policy_version=catalog.version,
+    )
 
 
 def _say(size: Size, kind: str) -> str:

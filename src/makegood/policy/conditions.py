@@ -13,9 +13,10 @@ neither true nor false — the caller asks for the fact instead of refusing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping, Union
+from typing import TypeAlias
 
 OPERATORS = ("is", "in", "not_in", "min", "max", "above", "below", "present", "absent")
 
@@ -28,7 +29,7 @@ class Missing:
         return False
 
 
-Outcome = Union[bool, Missing]
+Outcome: TypeAlias = bool | Missing
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,22 @@ class FactTest:
         if self.op in ("present", "absent"):
             known = (self.op == "present") == (self.operand is True)
             return f"{self.fact} is {'known' if known else 'not known'}"
-        words = {"is": "is", "in": "is one of", "not_in": "is not one of", "min": ">=",
-                 "max": "<=", "above": ">", "below": "<"}
+        words = {
+            "is": "is",
+            "in": "is one of",
+            "not_in": "is not one of",
+            "min": ">=",
+            "max": "<=",
+            "above": ">",
+            "below": "<",
+        }
         operand = ", ".join(map(str, self.operand)) if isinstance(self.operand, (list, tuple)) else self.operand
         return f"{self.fact} {words[self.op]} {operand}"
 
 
 @dataclass(frozen=True)
 class AllOf:
-    parts: tuple["Condition", ...]
+    parts: tuple[Condition, ...]
     reason: str = ""
 
     def evaluate(self, facts: Mapping[str, object]) -> Outcome:
@@ -87,7 +95,7 @@ class AllOf:
 
 @dataclass(frozen=True)
 class AnyOf:
-    parts: tuple["Condition", ...]
+    parts: tuple[Condition, ...]
     reason: str = ""
 
     def evaluate(self, facts: Mapping[str, object]) -> Outcome:
@@ -99,7 +107,7 @@ class AnyOf:
 
 @dataclass(frozen=True)
 class Not:
-    part: "Condition"
+    part: Condition
     reason: str = ""
 
     def evaluate(self, facts: Mapping[str, object]) -> Outcome:
@@ -110,13 +118,13 @@ class Not:
         return self.reason or f"not ({self.part.describe()})"
 
 
-Condition = Union[FactTest, AllOf, AnyOf, Not]
+Condition: TypeAlias = FactTest | AllOf | AnyOf | Not
 
 
 def _combine(outcomes: list[Outcome], want_all: bool) -> Outcome:
     # A decisive answer wins over a missing fact: one false part sinks an "all",
     # one true part carries an "any", whatever else is unknown.
-    decisive = False if want_all else True
+    decisive = not want_all
     if any(o is decisive for o in outcomes):
         return decisive
     missing = frozenset().union(*(o.facts for o in outcomes if isinstance(o, Missing)))

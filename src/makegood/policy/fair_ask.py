@@ -1,4 +1,4 @@
-""""What do you think would be fair?" — judge the customer's own proposal.
+""" "What do you think would be fair?" — judge the customer's own proposal.
 
 Accept when the ask is inside the actor's authority. Otherwise counter by splitting the
 difference between our opening offer and the ask, never above the actor's cap, and put the
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Optional
 
 from makegood.errors import CaseError
 from makegood.money import cents, to_money
@@ -29,11 +28,11 @@ class FairAskResult:
     verdict: str  # accept | counter | handoff
     remedy: str
     asked: Decimal
-    accepted: Optional[Option]
-    counter: Optional[Option]
+    accepted: Option | None
+    counter: Option | None
     alternatives: tuple[Option, ...]  # in authority, other than the counter
-    needs_tier: Optional[Tier]  # who could grant the ask as asked, if anyone
-    handoff: Optional[Handoff]
+    needs_tier: Tier | None  # who could grant the ask as asked, if anyone
+    handoff: Handoff | None
     check: Verdict
     policy_version: str
 
@@ -49,19 +48,34 @@ def ask_remedy(catalog: Catalog, situation_id: str) -> str:
     return chosen.remedy
 
 
-def judge_ask(catalog: Catalog, case: Case, tier: Tier, *, amount: object = None, percent: object = None,
-              remedy: Optional[str] = None) -> FairAskResult:
+def judge_ask(
+    catalog: Catalog,
+    case: Case,
+    tier: Tier,
+    *,
+    amount: object = None,
+    percent: object = None,
+    remedy: str | None = None,
+) -> FairAskResult:
     remedy = remedy or ask_remedy(catalog, case.situation)
     asked = _asked_amount(case, amount, percent, _percent_base(catalog, case.situation, remedy))
     verdict = check(catalog, case, remedy, asked, tier)
     available = options(catalog, case, tier)
     if verdict.allowed:
         rule = next(r for r in catalog.situation(case.situation).remedies if r.id == verdict.rules[0])
-        accepted = Option(remedy=remedy, kind=catalog.remedies[remedy].kind, size=asked,
-                          cost=cost_of(catalog, rule, asked), required_tier=verdict.required_tier or tier,
-                          rule=rule.id, cap_rule=verdict.rules[-1], policy_version=catalog.version)
-        return FairAskResult(ACCEPT, remedy, asked, accepted, None, (), verdict.required_tier, None, verdict,
-                             catalog.version)
+        accepted = Option(
+            remedy=remedy,
+            kind=catalog.remedies[remedy].kind,
+            size=asked,
+            cost=cost_of(catalog, rule, asked),
+            required_tier=verdict.required_tier or tier,
+            rule=rule.id,
+            cap_rule=verdict.rules[-1],
+            policy_version=catalog.version,
+        )
+        return FairAskResult(
+            ACCEPT, remedy, asked, accepted, None, (), verdict.required_tier, None, verdict, catalog.version
+        )
 
     counter = _split_the_difference(catalog, case, tier, remedy, asked, available.offers)
     alternatives = tuple(o for o in available.offers if counter is None or o.rule != counter.rule)
@@ -69,7 +83,9 @@ def judge_ask(catalog: Catalog, case: Case, tier: Tier, *, amount: object = None
     handoff = verdict.handoff or available.handoff
     outcome = COUNTER if counter is not None or alternatives else HANDOFF
     if outcome == HANDOFF and handoff is None:
-        handoff = Handoff(max(catalog.handoff_for(case.situation), tier), "nothing in authority fits; a person will review")
+        handoff = Handoff(
+            max(catalog.handoff_for(case.situation), tier), "nothing in authority fits; a person will review"
+        )
     return FairAskResult(outcome, remedy, asked, None, counter, alternatives, needs, handoff, verdict, catalog.version)
 
 
@@ -99,22 +115,33 @@ def _asked_amount(case: Case, amount: object, percent: object, base: str = "orde
     return cents(Decimal(str(value)) * share / 100)
 
 
-def _split_the_difference(catalog: Catalog, case: Case, tier: Tier, remedy: str, asked: Decimal,
-                          offers: tuple[Option, ...]) -> Optional[Option]:
+def _split_the_difference(
+    catalog: Catalog, case: Case, tier: Tier, remedy: str, asked: Decimal, offers: tuple[Option, ...]
+) -> Option | None:
     opening = next((o for o in offers if o.remedy == remedy and o.kind == "money"), None)
-    if opening is None:
+    if opening is None or opening.size is None:  # (a money option always has a size)
         return None
+    opening_size = Decimal(opening.size)
     rule = next(r for r in catalog.situation(case.situation).remedies if r.id == opening.rule)
-    ceiling = largest_at(catalog, rule, tier, case.facts, "money") if rule.adjustable else opening.size
+    ceiling = largest_at(catalog, rule, tier, case.facts, "money") if rule.adjustable else opening_size
     if ceiling is None:
-        ceiling = opening.size
+        ceiling = opening_size
     room = order_room(catalog, case.facts, case.history) if case.history is not None else None
     if room is not None:
         ceiling = min(Decimal(ceiling), room)
-    midpoint = cents((Decimal(opening.size) + asked) / 2)
-    size = max(Decimal(opening.size), min(midpoint, Decimal(ceiling)))
+    midpoint = cents((opening_size + asked) / 2)
+    size = max(opening_size, min(midpoint, Decimal(ceiling)))
     needed, cap = required_tier(catalog, rule, size, case.facts)
     if needed is None or needed > tier:  # cannot happen while ceiling is this tier's cap; guard anyway
         return opening
-    return Option(remedy=remedy, kind="money", size=size, cost=cost_of(catalog, rule, size), required_tier=needed,
-                  rule=rule.id, cap_rule=cap.cap_rule, policy_version=catalog.version, reduced_from=asked)
+    return Option(
+        remedy=remedy,
+        kind="money",
+        size=size,
+        cost=cost_of(catalog, rule, size),
+        required_tier=needed,
+        rule=rule.id,
+        cap_rule=cap.cap_rule,
+        policy_version=catalog.version,
+        reduced_from=asked,
+    )

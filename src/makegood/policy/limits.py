@@ -6,16 +6,18 @@ story checker all ask here, so they can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Mapping, Optional, Union
+from typing import TypeAlias
 
-from makegood.money import cents
+from makegood.money import cents, fmt
+from makegood.policy.case import whole
 from makegood.policy.conditions import Missing
 from makegood.policy.model import SIZELESS_KINDS, Cap, Catalog, RemedyRule
 from makegood.policy.tiers import Tier
 
-Size = Union[Decimal, int]  # money for money/plan remedies, whole days for days remedies
+Size: TypeAlias = Decimal | int  # money for money/plan remedies, whole days for days remedies
 # Remedies of kind item/none have no size: their size is None wherever a Size would be.
 
 
@@ -26,7 +28,7 @@ class CapCheck:
     reason: str
 
 
-def natural_size(rule: RemedyRule, facts: Mapping[str, object], kind: str) -> Union[Size, Missing, None]:
+def natural_size(rule: RemedyRule, facts: Mapping[str, object], kind: str) -> Size | Missing | None:
     """The remedy's own size from the case: the order value for a full refund, 30% of it, $15,
     $250 per passenger... None for a remedy with no size (kind item or none)."""
     spec = rule.amount
@@ -49,11 +51,12 @@ def natural_size(rule: RemedyRule, facts: Mapping[str, object], kind: str) -> Un
     return cents(value)
 
 
-def check_cap(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Optional[Size],
-              facts: Mapping[str, object]) -> CapCheck:
+def check_cap(
+    catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size | None, facts: Mapping[str, object]
+) -> CapCheck:
     """Can `tier` grant `rule` at `size` for this customer? (`size` None: a remedy with no size.)"""
     base = f"{rule.id}.caps.{tier}"
-    cap: Optional[Cap] = rule.caps.get(tier)
+    cap: Cap | None = rule.caps.get(tier)
     if cap is None:
         return CapCheck(False, base, f"{tier} cannot grant {rule.remedy} in {rule.situation}")
     if size is None:
@@ -70,15 +73,18 @@ def check_cap(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Optional[Siz
         if order_value is None:
             return CapCheck(False, f"{base}.max_percent", "order_value is needed to apply a percent cap")
         if Decimal(size) > cents(Decimal(str(order_value)) * cap.max_percent / 100):
-            return CapCheck(False, f"{base}.max_percent",
-                            f"{tier} may give up to {cap.max_percent.normalize():f}% of the order value")
+            return CapCheck(
+                False,
+                f"{base}.max_percent",
+                f"{tier} may give up to {cap.max_percent.normalize():f}% of the order value",
+            )
     frequency = frequency_check(catalog, rule, tier, cap, facts)
     if frequency is not None:
         return frequency
     return CapCheck(True, base, f"within {tier} authority")
 
 
-def _plan_limit(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size) -> Optional[CapCheck]:
+def _plan_limit(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size) -> CapCheck | None:
     """A payment plan's own caps are empty in the rule; its limits live under `payment_plans`, and
     plan_for applies them. Apply the balance limit here too, so options never offers a plan for a
     debt this tier may not take on (plan_for would then refuse the very plan we offered)."""
@@ -89,30 +95,38 @@ def _plan_limit(catalog: Catalog, rule: RemedyRule, tier: Tier, size: Size) -> O
         return CapCheck(False, f"payment_plans.max_weeks.{tier}", f"{tier} cannot set up payment plans")
     limit = plans.max_debt.get(tier)
     if limit is not None and Decimal(size) > limit:
-        return CapCheck(False, f"payment_plans.max_debt.{tier}",
-                        f"{tier} may set up plans for balances up to {_money(limit)}")
+        return CapCheck(
+            False, f"payment_plans.max_debt.{tier}", f"{tier} may set up plans for balances up to {_money(limit)}"
+        )
     return None
 
 
-def frequency_check(catalog: Catalog, rule: RemedyRule, tier: Tier, cap: Cap,
-                    facts: Mapping[str, object]) -> Optional[CapCheck]:
+def frequency_check(
+    catalog: Catalog, rule: RemedyRule, tier: Tier, cap: Cap, facts: Mapping[str, object]
+) -> CapCheck | None:
     if not rule.counts_as_exception:
         return None
+    limit: int | None
     if cap.max_recent_exceptions is not None:
         limit, where = cap.max_recent_exceptions, f"{rule.id}.caps.{tier}.max_recent_exceptions"
     else:
         limit, where = catalog.tier_max_recent_exceptions.get(tier), f"tiers.{tier}.max_recent_exceptions"
     if limit is None:
         return None
-    recent = int(facts.get("recent_exceptions") or 0)  # type: ignore[arg-type]
+    recent = whole(facts.get("recent_exceptions") or 0)
     if recent >= limit:
-        return CapCheck(False, where, f"{tier} may grant at most {limit} exceptions per customer in "
-                                      f"{catalog.exception_period_days} days; this customer has had {recent}")
+        return CapCheck(
+            False,
+            where,
+            f"{tier} may grant at most {limit} exceptions per customer in "
+            f"{catalog.exception_period_days} days; this customer has had {recent}",
+        )
     return None
 
 
-def required_tier(catalog: Catalog, rule: RemedyRule, size: Optional[Size],
-                  facts: Mapping[str, object]) -> tuple[Optional[Tier], CapCheck]:
+def required_tier(
+    catalog: Catalog, rule: RemedyRule, size: Size | None, facts: Mapping[str, object]
+) -> tuple[Tier | None, CapCheck]:
     """The lowest tier that may grant `size`, or None with the cap that stops even the top tier."""
     last = CapCheck(False, f"{rule.id}.caps", f"no tier may grant {rule.remedy} here")
     for tier in Tier.ordered():
@@ -124,8 +138,7 @@ def required_tier(catalog: Catalog, rule: RemedyRule, size: Optional[Size],
     return None, last
 
 
-def largest_at(catalog: Catalog, rule: RemedyRule, tier: Tier, facts: Mapping[str, object],
-               kind: str) -> Optional[Size]:
+def largest_at(catalog: Catalog, rule: RemedyRule, tier: Tier, facts: Mapping[str, object], kind: str) -> Size | None:
     """The most `tier` may give under `rule` for this customer, or None if it may give nothing."""
     cap = rule.caps.get(tier)
     if cap is None or frequency_check(catalog, rule, tier, cap, facts) is not None:
@@ -143,13 +156,11 @@ def largest_at(catalog: Catalog, rule: RemedyRule, tier: Tier, facts: Mapping[st
     return min(bounds) if bounds else None
 
 
-def cost_of(catalog: Catalog, rule: RemedyRule, size: Optional[Size]) -> Decimal:
+def cost_of(catalog: Catalog, rule: RemedyRule, size: Size | None) -> Decimal:
     """What granting `size` costs; a remedy with no size costs its `cost_factor`, once."""
     factor = catalog.remedies[rule.remedy].cost_factor
     return cents(factor if size is None else Decimal(size) * factor)
 
 
 def _money(amount: Decimal) -> str:
-    from makegood.money import fmt
-
     return fmt(amount)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Protocol
 
 import yaml
 
 from makegood.errors import PolicyError
 from makegood.money import ABSURD_AMOUNT
+from makegood.policy.case import coerce_fact, enum_value  # the one place that types a fact value
 from makegood.policy.conditions import OPERATORS, AllOf, AnyOf, Condition, FactTest, Not, facts_named
 from makegood.policy.model import (
     FACT_TYPES,
@@ -22,11 +24,11 @@ from makegood.policy.model import (
     SITUATION_ID,
     SIZELESS_KINDS,
     WHOLE_FACT_TYPES,
-    PerCustomer,
     AmountSpec,
     Cap,
     Catalog,
     FactSpec,
+    PerCustomer,
     PlanPolicy,
     Remedy,
     RemedyRule,
@@ -83,20 +85,23 @@ def load_catalog(path: str | Path) -> Catalog:
 def _read_policy_file(path: Path) -> str:
     try:
         if not path.is_file():
-            raise PolicyError(f"{path}: not a regular file; the policy catalog must be a YAML file "
-                              f"(or a directory of YAML files)")
+            raise PolicyError(
+                f"{path}: not a regular file; the policy catalog must be a YAML file (or a directory of YAML files)"
+            )
         with path.open("rb") as handle:
             data = handle.read(MAX_CATALOG_BYTES + 1)  # never more, whatever the file claims to be
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read the policy catalog: {exc.strerror or exc}") from None
     if len(data) > MAX_CATALOG_BYTES:
-        raise PolicyError(f"{path}: the policy catalog is larger than {MAX_CATALOG_BYTES // 1_000_000} MB; "
-                          f"is this the right file?")
+        raise PolicyError(
+            f"{path}: the policy catalog is larger than {MAX_CATALOG_BYTES // 1_000_000} MB; is this the right file?"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PolicyError(f"{path}: cannot read the policy catalog: not UTF-8 text ({exc.reason} "
-                          f"at byte {exc.start})") from None
+        raise PolicyError(
+            f"{path}: cannot read the policy catalog: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
@@ -138,8 +143,11 @@ class PolicyLoader(yaml.SafeLoader):
                     continue
                 if first is not None:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} (first given on line {first.start_mark.line + 1})",
-                        key_node.start_mark)
+                        None,
+                        None,
+                        f"duplicate key {key!r} (first given on line {first.start_mark.line + 1})",
+                        key_node.start_mark,
+                    )
                 seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
 
@@ -148,8 +156,9 @@ PolicyLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-PolicyLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                   list("tTfF"))
+PolicyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def merge_documents(documents: list[tuple[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -172,14 +181,18 @@ def merge_documents(documents: list[tuple[str, Any]]) -> tuple[dict[str, Any], d
                 for name, body in value.items():
                     where = f"{key}.{name}"
                     if name in section:
-                        raise PolicyError(f"{source}: {where}: already defined in {origins[where]}; "
-                                          f"define each {_singular(str(key))} in one file only")
+                        raise PolicyError(
+                            f"{source}: {where}: already defined in {origins[where]}; "
+                            f"define each {_singular(str(key))} in one file only"
+                        )
                     section[name] = body
                     origins[where] = source
             else:
                 if key in merged:
-                    raise PolicyError(f"{source}: {key}: already defined in {origins[str(key)]}; "
-                                      "a top-level key is written in one file only")
+                    raise PolicyError(
+                        f"{source}: {key}: already defined in {origins[str(key)]}; "
+                        "a top-level key is written in one file only"
+                    )
                 merged[key] = value
                 origins[str(key)] = source
     return merged, origins
@@ -198,17 +211,29 @@ def _check_shape(text: str, source: str) -> None:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_NESTING:
-                mark = event.start_mark
-                raise PolicyError(f"{source} (line {mark.line + 1}, column {mark.column + 1}): nested more than "
-                                  f"{MAX_NESTING} levels deep; a policy catalog never needs that many")
+                raise PolicyError(
+                    f"{_at(source, event.start_mark)}: nested more than "
+                    f"{MAX_NESTING} levels deep; a policy catalog never needs that many"
+                )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                mark = event.start_mark
-                raise PolicyError(f"{source} (line {mark.line + 1}, column {mark.column + 1}): more than "
-                                  f"{MAX_ALIASES} YAML aliases (*name); write the values out instead")
+                raise PolicyError(
+                    f"{_at(source, event.start_mark)}: more than "
+                    f"{MAX_ALIASES} YAML aliases (*name); write the values out instead"
+                )
+
+
+class _Mark(Protocol):  # yaml.error.Mark, or the C parser's own
+    line: int
+    column: int
+
+
+def _at(source: str, mark: _Mark | None) -> str:
+    """`source (line L, column C)`; the parser gives every event a mark, but its types allow none."""
+    return source if mark is None else f"{source} (line {mark.line + 1}, column {mark.column + 1})"
 
 
 def policy_version(raw: Any) -> str:
@@ -218,7 +243,7 @@ def policy_version(raw: Any) -> str:
 
 
 class _Builder:
-    def __init__(self, source: str, origins: Optional[Mapping[str, str]] = None):
+    def __init__(self, source: str, origins: Mapping[str, str] | None = None):
         self.source = source
         self.origins = origins or {}  # key path -> the file it came from, for a policy directory
 
@@ -269,7 +294,7 @@ class _Builder:
             raise self.fail(where, f"expected a name, got {_kind(value)}")
         return value
 
-    def listed(self, value: Any, where: str) -> list:
+    def listed(self, value: Any, where: str) -> list[Any]:
         if not isinstance(value, list):
             raise self.fail(where, f"expected a list, got {_kind(value)}")
         return value
@@ -284,9 +309,23 @@ class _Builder:
     # -- sections ------------------------------------------------------------
     def catalog(self, raw: Any) -> Catalog:
         top = self.mapping(raw, "top level")
-        self.only_keys(top, "top level", {"label", "currency", "exception_period_days", "facts", "remedies",
-                                          "tiers", "handoff_tier", "situations", "payment_plans", "notes",
-                                          "return_window_days"})
+        self.only_keys(
+            top,
+            "top level",
+            {
+                "label",
+                "currency",
+                "exception_period_days",
+                "facts",
+                "remedies",
+                "tiers",
+                "handoff_tier",
+                "situations",
+                "payment_plans",
+                "notes",
+                "return_window_days",
+            },
+        )
         facts = self.facts(self.required(top, "facts", "top level"))
         remedies = self.remedies(self.required(top, "remedies", "top level"))
         tier_limits = self.tier_limits(top.get("tiers", {}))
@@ -297,8 +336,11 @@ class _Builder:
         plans = self.plans(top["payment_plans"]) if "payment_plans" in top else None
         planned = next((r for s in situations.values() for r in s.remedies if remedies[r.remedy].kind == "plan"), None)
         if planned is not None and plans is None:
-            raise self.fail("payment_plans", f"a situation offers {planned.remedy} but the catalog has no "
-                                             f"payment_plans section (rule {planned.id} is a plan)")
+            raise self.fail(
+                "payment_plans",
+                f"a situation offers {planned.remedy} but the catalog has no "
+                f"payment_plans section (rule {planned.id} is a plan)",
+            )
         return Catalog(
             version=policy_version(raw),
             label=str(top.get("label", "")),
@@ -330,22 +372,28 @@ class _Builder:
             values_raw = self.listed(body.get("values", []), f"{where}.values")
             for i, v in enumerate(values_raw):
                 if isinstance(v, bool) or not isinstance(v, (str, int)) or not str(v).strip():
-                    raise self.fail(f"{where}.values[{i}]", f"expected a word, got {_kind(v)}"
-                                    + ("; write it in quotes" if isinstance(v, bool) else ""))
+                    raise self.fail(
+                        f"{where}.values[{i}]",
+                        f"expected a word, got {_kind(v)}" + ("; write it in quotes" if isinstance(v, bool) else ""),
+                    )
             values = tuple(str(v) for v in values_raw)
             if ftype == "enum" and not values:
                 raise self.fail(f"{where}.values", "an enum fact needs a list of values")
             if ftype != "enum" and values:
                 raise self.fail(f"{where}.values", f"only an enum fact has values; {name} is a {ftype}")
             folded = [" ".join(v.split()).casefold() for v in values]
-            twice = next((v for v, f in zip(values, folded) if folded.count(f) > 1), None)
+            twice = next((v for v, f in zip(values, folded, strict=True) if folded.count(f) > 1), None)
             if twice is not None:
                 raise self.fail(f"{where}.values", f"{twice!r} is listed twice (values are matched whatever the case)")
-            spec = FactSpec(name=name, type=ftype, source=source, description=str(body.get("description", "")),
-                            values=values, default=None)
+            spec = FactSpec(
+                name=name,
+                type=ftype,
+                source=source,
+                description=str(body.get("description", "")),
+                values=values,
+                default=None,
+            )
             if "default" in body:
-                from makegood.policy.case import coerce_fact  # the one place that types a fact value
-
                 try:
                     default = coerce_fact(spec, body["default"])
                 except Exception as exc:  # noqa: BLE001 - reworded with the catalog path
@@ -359,8 +407,11 @@ class _Builder:
         for name, body in self.mapping(raw, "remedies").items():
             where = f"remedies.{name}"
             body = self.mapping(body, where)
-            self.only_keys(body, where, {"kind", "cost_factor", "description", "per_order", "per_customer",
-                                         "counts_toward_order_total"})
+            self.only_keys(
+                body,
+                where,
+                {"kind", "cost_factor", "description", "per_order", "per_customer", "counts_toward_order_total"},
+            )
             kind = self.required(body, "kind", where)
             if kind not in REMEDY_KINDS:
                 raise self.fail(f"{where}.kind", f"expected one of {', '.join(REMEDY_KINDS)}, got {kind!r}")
@@ -368,22 +419,25 @@ class _Builder:
             if not isinstance(toward_total, bool):
                 raise self.fail(f"{where}.counts_toward_order_total", f"expected true or false, got {toward_total!r}")
             default_cost = 0 if kind in SIZELESS_KINDS else 1  # item/none: what one grant costs
-            out[name] = Remedy(name=name, kind=kind,
-                               cost_factor=self.amount(body.get("cost_factor", default_cost), f"{where}.cost_factor"),
-                               description=str(body.get("description", "")),
-                               per_order=self.per_order(body.get("per_order", 1), f"{where}.per_order"),
-                               per_customer=self.per_customer(body.get("per_customer"), f"{where}.per_customer"),
-                               counts_toward_order_total=toward_total)
+            out[name] = Remedy(
+                name=name,
+                kind=kind,
+                cost_factor=self.amount(body.get("cost_factor", default_cost), f"{where}.cost_factor"),
+                description=str(body.get("description", "")),
+                per_order=self.per_order(body.get("per_order", 1), f"{where}.per_order"),
+                per_customer=self.per_customer(body.get("per_customer"), f"{where}.per_customer"),
+                counts_toward_order_total=toward_total,
+            )
         return out
 
-    def per_order(self, value: Any, where: str) -> Optional[int]:
+    def per_order(self, value: Any, where: str) -> int | None:
         if value == "unlimited":
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise self.fail(where, f"expected a whole number >= 1 or 'unlimited', got {value!r}")
         return value
 
-    def per_customer(self, value: Any, where: str) -> Optional[PerCustomer]:
+    def per_customer(self, value: Any, where: str) -> PerCustomer | None:
         if value is None:
             return None
         body = self.mapping(value, where)
@@ -395,7 +449,7 @@ class _Builder:
         return PerCustomer(times=times, days=days)
 
     def tier_limits(self, raw: Any) -> dict[Tier, int | None]:
-        out: dict[Tier, int | None] = {t: None for t in Tier.ordered()}
+        out: dict[Tier, int | None] = dict.fromkeys(Tier.ordered())
         for name, body in self.mapping(raw, "tiers").items():
             tier = self.tier(name, "tiers")
             body = self.mapping(body or {}, f"tiers.{name}")
@@ -407,17 +461,27 @@ class _Builder:
         self.monotonic(out, "tiers", "max_recent_exceptions", unlimited_ok=True)
         return out
 
-    def situation(self, sid: str, body: Any, facts: Mapping[str, FactSpec], remedies: Mapping[str, Remedy]) -> Situation:
+    def situation(
+        self, sid: str, body: Any, facts: Mapping[str, FactSpec], remedies: Mapping[str, Remedy]
+    ) -> Situation:
         where = f"situations.{sid}"
         if not isinstance(sid, str) or not _SITUATION_ID.match(sid):
-            raise self.fail(where, "a situation id is 2 to 49 lower-case letters, digits and underscores, "
-                                   f"starting with a letter (e.g. fee_dispute), got {sid!r}")
+            raise self.fail(
+                where,
+                "a situation id is 2 to 49 lower-case letters, digits and underscores, "
+                f"starting with a letter (e.g. fee_dispute), got {sid!r}",
+            )
         body = self.mapping(body, where)
-        self.only_keys(body, where, {"description", "needs", "eligible", "remedies", "fair_ask", "fair_ask_remedy",
-                                     "handoff", "handoff_tier"})
+        self.only_keys(
+            body,
+            where,
+            {"description", "needs", "eligible", "remedies", "fair_ask", "fair_ask_remedy", "handoff", "handoff_tier"},
+        )
         handoff_tier, handoff_reason = self.situation_handoff(body, where)
-        needs = tuple(self.name(f, f"{where}.needs[{i}]")
-                      for i, f in enumerate(self.listed(body.get("needs", []), f"{where}.needs")))
+        needs = tuple(
+            self.name(f, f"{where}.needs[{i}]")
+            for i, f in enumerate(self.listed(body.get("needs", []), f"{where}.needs"))
+        )
         for i, fact in enumerate(needs):
             if fact not in facts:
                 raise self.fail(f"{where}.needs[{i}]", f"unknown fact {fact!r}")
@@ -438,11 +502,19 @@ class _Builder:
         fair_ask = body.get("fair_ask", False)
         if not isinstance(fair_ask, bool):
             raise self.fail(f"{where}.fair_ask", f"expected true or false, got {fair_ask!r}")
-        return Situation(id=sid, description=str(body.get("description", "")), needs=needs, eligible=eligible,
-                         remedies=rules, fair_ask=fair_ask, fair_ask_remedy=fair_ask_remedy,
-                         handoff_tier=handoff_tier, handoff_reason=handoff_reason)
+        return Situation(
+            id=sid,
+            description=str(body.get("description", "")),
+            needs=needs,
+            eligible=eligible,
+            remedies=rules,
+            fair_ask=fair_ask,
+            fair_ask_remedy=fair_ask_remedy,
+            handoff_tier=handoff_tier,
+            handoff_reason=handoff_reason,
+        )
 
-    def situation_handoff(self, body: Mapping[str, Any], where: str) -> tuple[Optional[Tier], str]:
+    def situation_handoff(self, body: Mapping[str, Any], where: str) -> tuple[Tier | None, str]:
         """`handoff: {tier: supervisor, reason: ...}` or `handoff_tier: supervisor`."""
         if "handoff" in body and "handoff_tier" in body:
             raise self.fail(where, "give either `handoff` or `handoff_tier`, not both")
@@ -458,8 +530,9 @@ class _Builder:
             raise self.fail(f"{where}.handoff.reason", f"expected a sentence, got {_kind(reason)}")
         return tier, reason
 
-    def rule(self, sid: str, index: int, body: Any, facts: Mapping[str, FactSpec],
-             remedies: Mapping[str, Remedy]) -> RemedyRule:
+    def rule(
+        self, sid: str, index: int, body: Any, facts: Mapping[str, FactSpec], remedies: Mapping[str, Remedy]
+    ) -> RemedyRule:
         where = f"situations.{sid}.remedies[{index}]"
         body = self.mapping(body, where)
         self.only_keys(body, where, {"id", "remedy", "amount", "caps", "when", "adjustable", "counts_as_exception"})
@@ -479,13 +552,20 @@ class _Builder:
         gap = next((t for t in Tier.ordered() if t > lowest and t not in caps), None)
         if gap is not None:
             # A tier not listed may not give the remedy at all: below a listed tier, that is less authority.
-            raise self.fail(f"{where}.caps", f"{gap} is not listed but {lowest} is; a higher tier never has "
-                                             f"less authority, so list {gap} with at least {lowest}'s caps")
+            raise self.fail(
+                f"{where}.caps",
+                f"{gap} is not listed but {lowest} is; a higher tier never has "
+                f"less authority, so list {gap} with at least {lowest}'s caps",
+            )
         for attr in ("max_amount", "max_percent", "max_days"):
             self.monotonic({t: getattr(c, attr) for t, c in caps.items()}, f"{where}.caps", attr, unlimited_ok=True)
         return RemedyRule(
-            id=str(body.get("id", f"{sid}.{remedy_name}")), situation=sid, remedy=remedy_name, amount=amount,
-            caps=caps, when=self.conditions(body.get("when", []), f"{where}.when", facts),
+            id=str(body.get("id", f"{sid}.{remedy_name}")),
+            situation=sid,
+            remedy=remedy_name,
+            amount=amount,
+            caps=caps,
+            when=self.conditions(body.get("when", []), f"{where}.when", facts),
             adjustable=self.flag(body, "adjustable", False, where),
             counts_as_exception=self.flag(body, "counts_as_exception", True, where),
         )
@@ -527,17 +607,21 @@ class _Builder:
         if set(raw) == {"percent", "of"}:
             of = self.numeric_fact(raw["of"], f"{where}.of", facts)
             return AmountSpec(percent=self.amount(raw["percent"], f"{where}.percent"), of=of, per=per)
-        raise self.fail(where, "expected one of {fixed: N}, {fact: NAME} or {percent: N, of: NAME}, "
-                               "each optionally with per: COUNT_FACT")
+        raise self.fail(
+            where,
+            "expected one of {fixed: N}, {fact: NAME} or {percent: N, of: NAME}, each optionally with per: COUNT_FACT",
+        )
 
-    def numeric_fact(self, name: Any, where: str, facts: Mapping[str, FactSpec], *, whole: bool = False,
-                     money: bool = False) -> str:
+    def numeric_fact(
+        self, name: Any, where: str, facts: Mapping[str, FactSpec], *, whole: bool = False, money: bool = False
+    ) -> str:
         if self.name(name, where) not in facts:
             raise self.fail(where, f"unknown fact {name!r}")
         ftype = facts[name].type
         if whole and ftype not in WHOLE_FACT_TYPES:
-            raise self.fail(where, f"fact {name!r} is a {ftype}; `per` needs a whole number "
-                                   f"({', '.join(WHOLE_FACT_TYPES)})")
+            raise self.fail(
+                where, f"fact {name!r} is a {ftype}; `per` needs a whole number ({', '.join(WHOLE_FACT_TYPES)})"
+            )
         if money and ftype != "money":
             raise self.fail(where, f"fact {name!r} is a {ftype}, not money")
         if ftype not in NUMERIC_FACT_TYPES:
@@ -553,8 +637,11 @@ class _Builder:
             max_amount=self.amount(raw["max_amount"], f"{where}.max_amount") if "max_amount" in raw else None,
             max_percent=self.amount(raw["max_percent"], f"{where}.max_percent") if "max_percent" in raw else None,
             max_days=self.whole(raw["max_days"], f"{where}.max_days") if "max_days" in raw else None,
-            max_recent_exceptions=(self.whole(raw["max_recent_exceptions"], f"{where}.max_recent_exceptions")
-                                   if "max_recent_exceptions" in raw else None),
+            max_recent_exceptions=(
+                self.whole(raw["max_recent_exceptions"], f"{where}.max_recent_exceptions")
+                if "max_recent_exceptions" in raw
+                else None
+            ),
         )
 
     def monotonic(self, values: Mapping[Tier, Any], where: str, attr: str, unlimited_ok: bool = False) -> None:
@@ -569,8 +656,10 @@ class _Builder:
                 if low is None and value is not None and unlimited_ok:
                     raise self.fail(where, f"{attr}: {tier} ({value}) is below {low_tier} (no limit)")
                 if low is not None and value is not None and value < low:
-                    raise self.fail(where, f"{attr}: {tier} ({value}) is below {low_tier} ({low}); "
-                                           "a higher tier never has less authority")
+                    raise self.fail(
+                        where,
+                        f"{attr}: {tier} ({value}) is below {low_tier} ({low}); a higher tier never has less authority",
+                    )
             previous = (tier, value)
 
     def conditions(self, raw: Any, where: str, facts: Mapping[str, FactSpec]) -> tuple[Condition, ...]:
@@ -612,23 +701,22 @@ class _Builder:
         elif op == "is":
             operand = self.operand(spec, operand, f"{where}.is")
         test = FactTest(fact=fact, op=op, operand=operand, reason=reason)
-        assert facts_named(test) == {fact}
+        assert facts_named(test) == {fact}  # noqa: S101 - an invariant of FactTest, not a check of input
         return test
 
     def operand(self, spec: FactSpec, value: Any, where: str) -> object:
         """A value a condition compares a fact with, typed as the fact is."""
-        from makegood.policy.case import coerce_fact  # the one place that types a fact value
-
         if spec.type == "bool":
             if not isinstance(value, bool):
                 raise self.fail(where, f"fact {spec.name!r} is true or false, got {value!r}")
             return value
         if spec.type == "enum":
             if isinstance(value, bool):
-                raise self.fail(where, f"fact {spec.name!r} is one of {', '.join(spec.values)}, got {value} "
-                                       "(a bare yes/no/true/false is read as true or false: write it in quotes)")
-            from makegood.policy.case import enum_value
-
+                raise self.fail(
+                    where,
+                    f"fact {spec.name!r} is one of {', '.join(spec.values)}, got {value} "
+                    "(a bare yes/no/true/false is read as true or false: write it in quotes)",
+                )
             canonical = enum_value(spec, value) if isinstance(value, (str, int)) else None
             if canonical is None:
                 raise self.fail(where, f"{value!r} is not a value of {spec.name} ({', '.join(spec.values)})")
@@ -643,7 +731,7 @@ class _Builder:
         body = self.mapping(raw, where)
         self.only_keys(body, where, {"min_weekly", "min_weekly_percent", "max_weeks", "max_debt", "max_deferral_days"})
 
-        def per_tier(key: str, convert) -> dict[Tier, Any]:
+        def per_tier(key: str, convert: Callable[[Any, str], Any]) -> dict[Tier, Any]:
             table = self.mapping(self.required(body, key, where), f"{where}.{key}")
             values = {self.tier(t, f"{where}.{key}"): convert(v, f"{where}.{key}.{t}") for t, v in table.items()}
             self.monotonic(values, where, key)

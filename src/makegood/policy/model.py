@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping, Optional
 
+from makegood.errors import CaseError
 from makegood.policy.conditions import Condition
 from makegood.policy.tiers import Tier
 
@@ -44,8 +45,8 @@ class Remedy:
     kind: str  # one of REMEDY_KINDS
     cost_factor: Decimal  # what one unit of `amount` costs the company
     description: str
-    per_order: Optional[int] = 1  # grants of this remedy on one order; None: no limit
-    per_customer: Optional[PerCustomer] = None
+    per_order: int | None = 1  # grants of this remedy on one order; None: no limit
+    per_customer: PerCustomer | None = None
     counts_toward_order_total: bool = True  # money given back on one order never exceeds its cost
 
 
@@ -54,11 +55,11 @@ class AmountSpec:
     """How big the remedy is, from the case's facts. At most one form is set; none for a
     remedy of kind item/none (it has no size)."""
 
-    fact: Optional[str] = None  # the fact's value
-    fixed: Optional[Decimal] = None
-    percent: Optional[Decimal] = None  # with `of`: percent of a fact
-    of: Optional[str] = None
-    per: Optional[str] = None  # a count fact the unit amount is multiplied by (per passenger)
+    fact: str | None = None  # the fact's value
+    fixed: Decimal | None = None
+    percent: Decimal | None = None  # with `of`: percent of a fact
+    of: str | None = None
+    per: str | None = None  # a count fact the unit amount is multiplied by (per passenger)
 
     @property
     def sizeless(self) -> bool:
@@ -69,10 +70,10 @@ class AmountSpec:
 class Cap:
     """What one tier may grant for one remedy rule. None means no limit of that kind."""
 
-    max_amount: Optional[Decimal] = None
-    max_percent: Optional[Decimal] = None  # of order_value
-    max_days: Optional[int] = None
-    max_recent_exceptions: Optional[int] = None  # overrides the tier default
+    max_amount: Decimal | None = None
+    max_percent: Decimal | None = None  # of order_value
+    max_days: int | None = None
+    max_recent_exceptions: int | None = None  # overrides the tier default
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ class Situation:
     eligible: tuple[Condition, ...]
     remedies: tuple[RemedyRule, ...]  # in the order the business prefers to offer them
     fair_ask: bool = False  # the customer may share responsibility: ask what is fair
-    fair_ask_remedy: Optional[str] = None  # what a bare money ask means here
-    handoff_tier: Optional[Tier] = None  # who takes the case when nothing fits; None: the catalog's
+    fair_ask_remedy: str | None = None  # what a bare money ask means here
+    handoff_tier: Tier | None = None  # who takes the case when nothing fits; None: the catalog's
     handoff_reason: str = ""  # said with that handoff
 
 
@@ -118,10 +119,10 @@ class Catalog:
     exception_period_days: int
     facts: Mapping[str, FactSpec]
     remedies: Mapping[str, Remedy]
-    tier_max_recent_exceptions: Mapping[Tier, Optional[int]]
+    tier_max_recent_exceptions: Mapping[Tier, int | None]
     handoff_tier: Tier
     situations: Mapping[str, Situation]
-    plans: Optional[PlanPolicy] = None
+    plans: PlanPolicy | None = None
     return_window_days: int = 30  # days after delivery a normal return is accepted
     notes: Mapping[str, str] = field(default_factory=dict)
 
@@ -138,8 +139,6 @@ class Catalog:
         return self.handoff_tier
 
     def situation(self, situation_id: str) -> Situation:
-        from makegood.errors import CaseError
-
         try:
             return self.situations[situation_id]
         except KeyError:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Optional
 
 from makegood.policy.case import Case
 from makegood.policy.conditions import Missing, first_failure
@@ -30,13 +29,13 @@ from makegood.policy.tiers import Tier
 class Option:
     remedy: str
     kind: str  # money | days | plan | item | none
-    size: Optional[Size]  # Decimal money, or whole days; None for a remedy with no size (item, none)
+    size: Size | None  # Decimal money, or whole days; None for a remedy with no size (item, none)
     cost: Decimal
     required_tier: Tier
     rule: str  # the remedy rule that allows it, e.g. "damaged_item.partial_refund"
     cap_rule: str  # the cap that admits it at required_tier
     policy_version: str
-    reduced_from: Optional[Size] = None  # the remedy's own size, when offered at the actor's cap
+    reduced_from: Size | None = None  # the remedy's own size, when offered at the actor's cap
 
     @property
     def phrasing(self) -> str:
@@ -45,9 +44,15 @@ class Option:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "remedy": self.remedy, "kind": self.kind, "size": None if self.size is None else str(self.size), "cost": str(self.cost),
-            "required_tier": self.required_tier.value, "rule": self.rule, "cap_rule": self.cap_rule,
-            "policy_version": self.policy_version, "phrasing": self.phrasing,
+            "remedy": self.remedy,
+            "kind": self.kind,
+            "size": None if self.size is None else str(self.size),
+            "cost": str(self.cost),
+            "required_tier": self.required_tier.value,
+            "rule": self.rule,
+            "cap_rule": self.cap_rule,
+            "policy_version": self.policy_version,
+            "phrasing": self.phrasing,
             "reduced_from": None if self.reduced_from is None else str(self.reduced_from),
         }
 
@@ -76,7 +81,7 @@ class OptionSet:
     beyond: tuple[Option, ...]  # allowed by policy, but only at a higher tier
     blocked: tuple[Blocked, ...]  # outside policy for this case
     missing_facts: tuple[str, ...]
-    handoff: Optional[Handoff]
+    handoff: Handoff | None
     ask_what_is_fair: bool = False
     rules_cited: tuple[str, ...] = field(default=())
 
@@ -89,8 +94,9 @@ class OptionSet:
         return "handoff"
 
 
-def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
-                  ) -> tuple[list[Option], list[Option], list[Blocked], set[str]]:
+def evaluate_rule(
+    catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
+) -> tuple[list[Option], list[Option], list[Blocked], set[str]]:
     """One rule at one tier -> (offers, beyond, blocked, missing facts).
 
     Three-valued: a rule whose known conditions already fail, or that a limit already stops
@@ -110,9 +116,20 @@ def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
     size = natural_size(rule, case.facts, kind)
     if isinstance(size, Missing):
         return [], [], [], set(size.facts)
-    make = lambda s, t, cap_rule, reduced=None: Option(  # noqa: E731 - local constructor keeps lines short
-        remedy=rule.remedy, kind=kind, size=s, cost=cost_of(catalog, rule, s), required_tier=t, rule=rule.id,
-        cap_rule=cap_rule, policy_version=catalog.version, reduced_from=reduced)
+
+    def make(s: Size | None, t: Tier, cap_rule: str, reduced: Size | None = None) -> Option:
+        return Option(
+            remedy=rule.remedy,
+            kind=kind,
+            size=s,
+            cost=cost_of(catalog, rule, s),
+            required_tier=t,
+            rule=rule.id,
+            cap_rule=cap_rule,
+            policy_version=catalog.version,
+            reduced_from=reduced,
+        )
+
     if size is None:  # a remedy with no size: only who may grant it, and how often
         needed, verdict = required_tier(catalog, rule, None, case.facts)
         if needed is None:
@@ -123,8 +140,19 @@ def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
     room = limit.room if kind == "money" else None
     if room is not None and Decimal(size) > room:
         if not rule.adjustable:
-            return [], [], [Blocked(rule.remedy, ORDER_TOTAL_RULE, f"{rule.remedy.replace('_', ' ')} of "
-                                    f"{size} would exceed what the order may still give back ({room})")], set()
+            return (
+                [],
+                [],
+                [
+                    Blocked(
+                        rule.remedy,
+                        ORDER_TOTAL_RULE,
+                        f"{rule.remedy.replace('_', ' ')} of "
+                        f"{size} would exceed what the order may still give back ({room})",
+                    )
+                ],
+                set(),
+            )
         most = min(room, largest_at(catalog, rule, tier, case.facts, kind) or room)
         reduced_tier, reduced_verdict = required_tier(catalog, rule, most, case.facts)
         if reduced_tier is None or reduced_tier > tier or most <= 0:
@@ -135,17 +163,17 @@ def evaluate_rule(catalog: Catalog, rule: RemedyRule, case: Case, tier: Tier
         return [make(size, needed, verdict.cap_rule)], [], [], set()
     offers: list[Option] = []
     if rule.adjustable:
-        most = largest_at(catalog, rule, tier, case.facts, kind)
-        if most is not None and most > 0:
-            reduced_tier, reduced_verdict = required_tier(catalog, rule, most, case.facts)
+        largest = largest_at(catalog, rule, tier, case.facts, kind)
+        if largest is not None and largest > 0:
+            reduced_tier, reduced_verdict = required_tier(catalog, rule, largest, case.facts)
             if reduced_tier is not None and reduced_tier <= tier:
-                offers.append(make(most, reduced_tier, reduced_verdict.cap_rule, reduced=size))
+                offers.append(make(largest, reduced_tier, reduced_verdict.cap_rule, reduced=size))
     if needed is None:
         return offers, [], [Blocked(rule.remedy, verdict.cap_rule, verdict.reason)], set()
     return offers, [make(size, needed, verdict.cap_rule)], [], set()
 
 
-def _stopped_whatever_the_size(catalog: Catalog, rule: RemedyRule, case: Case) -> Optional[Blocked]:
+def _stopped_whatever_the_size(catalog: Catalog, rule: RemedyRule, case: Case) -> Blocked | None:
     """A rule no tier may grant this customer at any size (every listed tier is past its limit of
     exceptions): not applicable, so the facts its size needs would change nothing."""
     checks = []
@@ -172,7 +200,7 @@ def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
     outcome, failed = first_failure(situation.eligible, case.facts)
     if isinstance(outcome, Missing):
         missing |= outcome.facts
-    elif not outcome:
+    elif outcome is False and failed is not None:  # first_failure names the condition that said no
         blocked = [Blocked("*", f"{situation.id}.eligible", failed.describe())]
         missing = set()  # ineligible whatever the other facts say: asking for them would only delay the handoff
     if not blocked and not missing:
@@ -185,16 +213,22 @@ def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
     handoff = None if offers else _handoff(catalog, situation.id, tier, beyond, blocked, missing)
     cited = tuple(dict.fromkeys([o.cap_rule for o in offers + beyond] + [b.rule for b in blocked]))
     return OptionSet(
-        situation=situation.id, tier=tier, policy_version=catalog.version,
-        offers=tuple(offers), beyond=tuple(beyond), blocked=tuple(blocked),
-        missing_facts=tuple(sorted(missing)), handoff=handoff,
+        situation=situation.id,
+        tier=tier,
+        policy_version=catalog.version,
+        offers=tuple(offers),
+        beyond=tuple(beyond),
+        blocked=tuple(blocked),
+        missing_facts=tuple(sorted(missing)),
+        handoff=handoff,
         ask_what_is_fair=situation.fair_ask and any(r.adjustable for r in situation.remedies),
         rules_cited=cited,
     )
 
 
-def _handoff(catalog: Catalog, situation_id: str, tier: Tier, beyond: list[Option], blocked: list[Blocked],
-             missing: set[str]) -> Handoff:
+def _handoff(
+    catalog: Catalog, situation_id: str, tier: Tier, beyond: list[Option], blocked: list[Blocked], missing: set[str]
+) -> Handoff:
     if beyond:
         target = min(o.required_tier for o in beyond)
         return Handoff(target, f"{target.a} can approve {beyond[0].remedy.replace('_', ' ')}")
@@ -213,4 +247,4 @@ def _next_tier(tier: Tier) -> Tier:
     return order[min(order.index(tier) + 1, len(order) - 1)]
 
 
-__all__ = ["Option", "OptionSet", "Blocked", "Handoff", "options", "evaluate_rule", "check_cap"]
+__all__ = ["Blocked", "Handoff", "Option", "OptionSet", "check_cap", "evaluate_rule", "options"]

@@ -1,4 +1,4 @@
-""""How much can you afford each week?" — build a payment plan from the customer's own figure.
+""" "How much can you afford each week?" — build a payment plan from the customer's own figure.
 
 A plan fits a tier when the weekly amount is at least the catalog's minimum (a fixed floor
 and a percent of the debt) and the term is within the tier's maximum weeks, for a debt the
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Optional
 
 from makegood.errors import CaseError, PolicyError
 from makegood.money import CENT, cents, to_money
@@ -28,7 +27,7 @@ class Plan:
     weeks: int
     final_payment: Decimal  # the last week pays what is left
     start_in_days: int = 0
-    first_payment: Optional[Decimal] = None  # a one-off payment now, before the weekly ones
+    first_payment: Decimal | None = None  # a one-off payment now, before the weekly ones
     required_tier: Tier = Tier.SELF_SERVICE
     rule: str = ""
     label: str = ""  # what makes this plan different, for the customer
@@ -40,20 +39,27 @@ class Plan:
         return payments
 
     def as_json(self) -> dict[str, object]:
-        return {"debt": str(self.debt), "weekly": str(self.weekly), "weeks": self.weeks,
-                "final_payment": str(self.final_payment), "start_in_days": self.start_in_days,
-                "first_payment": None if self.first_payment is None else str(self.first_payment),
-                "required_tier": self.required_tier.value, "rule": self.rule, "label": self.label}
+        return {
+            "debt": str(self.debt),
+            "weekly": str(self.weekly),
+            "weeks": self.weeks,
+            "final_payment": str(self.final_payment),
+            "start_in_days": self.start_in_days,
+            "first_payment": None if self.first_payment is None else str(self.first_payment),
+            "required_tier": self.required_tier.value,
+            "rule": self.rule,
+            "label": self.label,
+        }
 
 
 @dataclass(frozen=True)
 class PlanResult:
     status: str  # accepted | counter
     asked_weekly: Decimal
-    plan: Optional[Plan]  # the customer's own figure, when it fits this tier
+    plan: Plan | None  # the customer's own figure, when it fits this tier
     alternatives: tuple[Plan, ...]  # compliant plans at this tier, closest first
-    approval: Optional[Plan]  # the customer's figure, at the lowest tier that could approve it
-    handoff: Optional[Handoff]
+    approval: Plan | None  # the customer's figure, at the lowest tier that could approve it
+    handoff: Handoff | None
     reason: str
     policy_version: str
 
@@ -69,7 +75,7 @@ def build_plan(debt: Decimal, weekly: Decimal) -> tuple[int, Decimal]:
     return weeks, final
 
 
-def fits(policy: PlanPolicy, tier: Tier, debt: Decimal, weekly: Decimal) -> Optional[str]:
+def fits(policy: PlanPolicy, tier: Tier, debt: Decimal, weekly: Decimal) -> str | None:
     """None when the plan fits `tier`, else the rule that stops it."""
     if tier not in policy.max_weeks:
         return f"payment_plans.max_weeks.{tier}"
@@ -83,7 +89,7 @@ def fits(policy: PlanPolicy, tier: Tier, debt: Decimal, weekly: Decimal) -> Opti
     return None
 
 
-def lowest_tier_for(policy: PlanPolicy, debt: Decimal, weekly: Decimal) -> Optional[Tier]:
+def lowest_tier_for(policy: PlanPolicy, debt: Decimal, weekly: Decimal) -> Tier | None:
     return next((t for t in Tier.ordered() if fits(policy, t, debt, weekly) is None), None)
 
 
@@ -96,11 +102,20 @@ def plan_for(catalog: Catalog, debt: object, weekly: object, tier: Tier) -> Plan
     if debt_d <= 0:
         raise CaseError("debt must be more than zero for a payment plan")
 
-    def make(w: Decimal, label: str, t: Tier, **extra) -> Plan:
-        owed = debt_d - (extra.get("first_payment") or 0)
+    def make(w: Decimal, label: str, t: Tier, *, first_payment: Decimal | None = None, start_in_days: int = 0) -> Plan:
+        owed = debt_d - (first_payment or 0)
         weeks, final = build_plan(owed, w)
-        return Plan(debt=debt_d, weekly=w, weeks=weeks, final_payment=final, required_tier=t,
-                    rule=f"payment_plans.max_weeks.{t}", label=label, **extra)
+        return Plan(
+            debt=debt_d,
+            weekly=w,
+            weeks=weeks,
+            final_payment=final,
+            start_in_days=start_in_days,
+            first_payment=first_payment,
+            required_tier=t,
+            rule=f"payment_plans.max_weeks.{t}",
+            label=label,
+        )
 
     stop = fits(policy, tier, debt_d, weekly_d) if weekly_d > 0 else "payment_plans.min_weekly"
     if stop is None:
@@ -109,8 +124,7 @@ def plan_for(catalog: Catalog, debt: object, weekly: object, tier: Tier) -> Plan
 
     alternatives: list[Plan] = []
     max_weeks = policy.max_weeks.get(tier)
-    tier_may_plan = max_weeks is not None and debt_d <= policy.max_debt.get(tier, Decimal("Infinity"))
-    if tier_may_plan:
+    if max_weeks is not None and debt_d <= policy.max_debt.get(tier, Decimal("Infinity")):  # this tier may plan
         floor = minimum_weekly(policy, debt_d)
         stretched = max(floor, (debt_d / max_weeks).quantize(CENT, rounding=ROUND_CEILING))
         alternatives.append(make(stretched, f"the longest plan allowed here ({max_weeks} weeks)", tier))
@@ -118,19 +132,24 @@ def plan_for(catalog: Catalog, debt: object, weekly: object, tier: Tier) -> Plan
             # Their weekly figure works if a one-off payment now shortens the term enough.
             first = cents(debt_d - weekly_d * max_weeks)
             if 0 < first < debt_d:
-                alternatives.append(make(weekly_d, f"your weekly figure after a first payment of {first}", tier,
-                                         first_payment=first))
+                alternatives.append(
+                    make(weekly_d, f"your weekly figure after a first payment of {first}", tier, first_payment=first)
+                )
         deferral = policy.max_deferral_days.get(tier, 0)
         if deferral:
-            alternatives.append(make(stretched, f"the same plan starting in {deferral} days", tier,
-                                     start_in_days=deferral))
+            alternatives.append(
+                make(stretched, f"the same plan starting in {deferral} days", tier, start_in_days=deferral)
+            )
 
     approver = lowest_tier_for(policy, debt_d, weekly_d) if weekly_d > 0 else None
     approval = make(weekly_d, f"your own figure, with {approver} approval", approver) if approver else None
     if approver is not None:
         handoff = Handoff(approver, f"{approver.a} can approve {weekly_d} a week")
     else:
-        handoff = Handoff(max(catalog.handoff_tier, tier), "below every plan's minimum; a person will look at hardship options")
-    reason = {"payment_plans.min_weekly": f"the minimum weekly payment for this balance is {minimum_weekly(policy, debt_d)}"}.get(
-        stop, f"outside {tier} plan limits ({stop})")
+        handoff = Handoff(
+            max(catalog.handoff_tier, tier), "below every plan's minimum; a person will look at hardship options"
+        )
+    reason = {
+        "payment_plans.min_weekly": f"the minimum weekly payment for this balance is {minimum_weekly(policy, debt_d)}"
+    }.get(stop, f"outside {tier} plan limits ({stop})")
     return PlanResult(COUNTER, weekly_d, None, tuple(alternatives), approval, handoff, reason, catalog.version)

@@ -44,7 +44,7 @@ class Tier(str, Enum):
         return self.value
 
     @classmethod
-    def parse(cls, text: str) -> "Tier":
+    def parse(cls, text: str) -> Tier:
         try:
             return cls(str(text).strip().lower())
         except ValueError:
@@ -52,7 +52,7 @@ class Tier(str, Enum):
             raise CaseError(f"unknown authority tier {text!r}; expected one of: {names}") from None
 
     @classmethod
-    def ordered(cls) -> tuple["Tier", ...]:
+    def ordered(cls) -> tuple[Tier, ...]:
         return _ORDER
 
 

@@ -9,9 +9,10 @@ cumulative limits hold for the bot, the copilot, the desk and the CLI alike.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Optional
+from typing import Any
 
 from makegood.policy import Catalog
 from makegood.services.grants import GrantGuard
@@ -31,7 +32,7 @@ class Services:
 
 
 _lock = threading.Lock()
-_services: Optional[Services] = None
+_services: Services | None = None
 
 
 def build_default_services() -> Services:
@@ -55,7 +56,7 @@ def get_services() -> Services:
         return _services
 
 
-def set_services(services: Optional[Services]) -> None:
+def set_services(services: Services | None) -> None:
     """Install fakes (tests) or reset to lazy defaults (None)."""
     global _services
     with _lock:

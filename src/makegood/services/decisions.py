@@ -8,12 +8,19 @@ CLI count the same, and an approval over a limit is refused with the limit named
 
 from __future__ import annotations
 
-from typing import Optional
-
 from makegood.services.bootstrap import Services
 
 
-def decide(services: Services, public_id: str, *, actor: str, role: str, decision: str, note: str = "",
-           expected_version: Optional[int] = None):
-    return services.ledger.decide(public_id, actor=actor, role=role, decision=decision, note=note,
-                                  expected_version=expected_version)
+def decide(
+    services: Services,
+    public_id: str,
+    *,
+    actor: str,
+    role: str,
+    decision: str,
+    note: str = "",
+    expected_version: int | None = None,
+):
+    return services.ledger.decide(
+        public_id, actor=actor, role=role, decision=decision, note=note, expected_version=expected_version
+    )

@@ -11,9 +11,10 @@ picks can never both pass and nothing is recorded as given that was not.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from makegood.customers.store import period_start
 from makegood.errors import CaseError, LimitReached
@@ -23,12 +24,18 @@ from makegood.policy.limits import frequency_check
 from makegood.policy.model import Cap, RemedyRule
 
 
-def history_of(records: Any, order_id: Optional[str], today: date) -> History:
+def history_of(records: Any, order_id: str | None, today: date) -> History:
     """The engine's view of a customer's grants (store rows → policy types)."""
-    grants = tuple(Grant(remedy=r.remedy, order_id=r.order_id,
-                         amount=Decimal(r.amount) if r.kind in (None, "money") and r.remedy else Decimal(0),
-                         granted_on=r.granted_on)
-                   for r in records if r.remedy)
+    grants = tuple(
+        Grant(
+            remedy=r.remedy,
+            order_id=r.order_id,
+            amount=Decimal(r.amount) if r.kind in (None, "money") and r.remedy else Decimal(0),
+            granted_on=r.granted_on,
+        )
+        for r in records
+        if r.remedy
+    )
     return History(order_id=order_id, today=today, grants=grants)
 
 
@@ -67,19 +74,28 @@ class GrantGuard:
                 raise LimitReached(over.reason, over.cap_rule)
         try:
             self.customers.record_exception(
-                customer_id, order_id, proposal.get("situation") or "unknown",
-                size if kind == "money" else 0, today, remedy=remedy, kind=kind,
-                proposal_id=proposal.get("public_id"), counts=counts, session=session)
+                customer_id,
+                order_id,
+                proposal.get("situation") or "unknown",
+                size if kind == "money" else 0,
+                today,
+                remedy=remedy,
+                kind=kind,
+                proposal_id=proposal.get("public_id"),
+                counts=counts,
+                session=session,
+            )
         except CaseError as refused:  # e.g. the order is not this customer's
             raise LimitReached(str(refused), "grants.owner") from None
 
-    def _rule(self, situation: Optional[str], chosen: Mapping[str, Any]) -> Optional[RemedyRule]:
+    def _rule(self, situation: str | None, chosen: Mapping[str, Any]) -> RemedyRule | None:
         try:
             rules = self.catalog.situation(situation or "").remedies
         except CaseError:
             return None  # a situation no longer in the catalog: only the cumulative limits apply
-        return (next((r for r in rules if r.id == chosen.get("rule")), None)
-                or next((r for r in rules if r.remedy == chosen.get("remedy")), None))
+        return next((r for r in rules if r.id == chosen.get("rule")), None) or next(
+            (r for r in rules if r.remedy == chosen.get("remedy")), None
+        )
 
 
 def _size(chosen: Mapping[str, Any], kind: str) -> Decimal:

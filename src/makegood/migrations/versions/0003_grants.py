@@ -27,8 +27,7 @@ def upgrade() -> None:
     op.add_column("exception_history", sa.Column("remedy", sa.String(64), nullable=True))
     op.add_column("exception_history", sa.Column("kind", sa.String(8), nullable=True))
     op.add_column("exception_history", sa.Column("proposal_id", sa.String(16), nullable=True))
-    op.add_column("exception_history", sa.Column("counts", sa.Boolean(), nullable=False,
-                                                 server_default=sa.true()))
+    op.add_column("exception_history", sa.Column("counts", sa.Boolean(), nullable=False, server_default=sa.true()))
     op.create_index("uq_exception_history_proposal", "exception_history", ["proposal_id"], unique=True)
     op.create_index("ix_exception_history_order", "exception_history", ["order_id"])
 
