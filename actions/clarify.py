@@ -12,17 +12,22 @@ Wording: `utter_clarify_situation` ("is this about {first}, or {second}?") and o
 
 from __future__ import annotations
 
-from typing import Any, Collection, Dict, List, Optional, Text
+import re
+from collections.abc import Collection
+from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.glue import assistant, entities_of
+from actions.start_case import open_case
 from makegood.services.bootstrap import get_services
 
 CLARIFY_KEY = "clarify_situation"
 
 
-def candidates_of(latest_message: Dict[Text, Any], situations: Collection[str]) -> List[str]:
+def candidates_of(latest_message: dict[str, Any], situations: Collection[str]) -> list[str]:
     """The two situations to ask about: the classifier's candidates, else the two
     likeliest situations in the intent ranking. Only the catalog's situation ids
     (`situations`) survive."""
@@ -30,30 +35,98 @@ def candidates_of(latest_message: Dict[Text, Any], situations: Collection[str]) 
     if not given:
         ranking = latest_message.get("intent_ranking") or []
         given = [r.get("name") for r in ranking if r.get("name") in situations]
-    out: List[str] = []
+    out: list[str] = []
     for situation in given:
         if situation in situations and situation not in out:
             out.append(situation)
     return out[:2]
 
 
-def phrase(domain: Dict[Text, Any], situation: str) -> str:
+def phrase(domain: dict[str, Any], situation: str) -> str:
     variants = (domain.get("responses") or {}).get(f"utter_{situation}_clarify") or []
-    text: Optional[str] = variants[0].get("text") if variants else None
+    text: str | None = variants[0].get("text") if variants else None
     return text or situation.replace("_", " ")
 
 
+def ask(dispatcher: CollectingDispatcher, domain: dict[str, Any], candidates: list[str]) -> list[dict[str, Any]]:
+    """Ask which of two situations it is; the slot remembers the two so a typed answer counts."""
+    first, second = (phrase(domain, s) for s in candidates)
+    buttons = [
+        {"title": p[:1].upper() + p[1:], "payload": f"/{s}"} for s, p in zip(candidates, (first, second), strict=True)
+    ]
+    dispatcher.utter_message(response="utter_clarify_situation", buttons=buttons, first=first, second=second)
+    return [SlotSet("clarify_options", list(candidates))]
+
+
+_FIRST = re.compile(r"^\W*(?:1|one|1st|first|the first(?: one)?|number one|option (?:1|one)|the former)\b")
+_SECOND = re.compile(
+    r"^\W*(?:2|two|2nd|second|the second(?: one)?|number two|option (?:2|two)|the latter|"
+    r"the other(?: one)?)\b"
+)
+_STOPWORDS = {
+    "a",
+    "an",
+    "the",
+    "that",
+    "s",
+    "or",
+    "about",
+    "is",
+    "it",
+    "this",
+    "one",
+    "my",
+    "your",
+    "of",
+    "to",
+    "was",
+    "you",
+    "i",
+    "for",
+    "on",
+    "in",
+    "with",
+    "order",
+    "item",
+}
+
+
+def answer_to_clarify(tracker: Tracker, domain: dict[str, Any]) -> str | None:
+    """The situation a typed reply to the clarifying question picks: "1", "the second one",
+    or words of one question's wording and not the other's ("it's late"). None otherwise."""
+    options = [s for s in (tracker.get_slot("clarify_options") or []) if s in get_services().catalog.situation_ids]
+    if len(options) != 2 or tracker.get_slot("situation"):
+        return None
+    text = str((tracker.latest_message or {}).get("text") or "").lower()[:300]
+    if _FIRST.search(text):
+        return options[0]
+    if _SECOND.search(text):
+        return options[1]
+    said = set(re.findall(r"[a-z]+", text))
+    overlap = [len(said & (set(re.findall(r"[a-z]+", phrase(domain, s).lower())) - _STOPWORDS)) for s in options]
+    if max(overlap) > 0 and overlap[0] != overlap[1]:
+        return options[overlap.index(max(overlap))]
+    return None
+
+
 class ActionClarifySituation(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify_situation"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         candidates = candidates_of(tracker.latest_message or {}, get_services().catalog.situation_ids)
         if len(candidates) < 2:
             dispatcher.utter_message(response="utter_default")
             return []
-        first, second = (phrase(domain, s) for s in candidates)
-        buttons = [{"title": p[:1].upper() + p[1:], "payload": f"/{s}"}
-                   for s, p in zip(candidates, (first, second))]
-        dispatcher.utter_message(response="utter_clarify_situation", buttons=buttons, first=first, second=second)
-        return []
+        return ask_or_open(dispatcher, tracker, domain, candidates)
+
+
+def ask_or_open(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], candidates: list[str]
+) -> list[dict[str, Any]]:
+    """When the customer's order makes only one of the two possible, open that case; else ask."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    fits = assistant().which_fits(candidates, text, entities_of(tracker))
+    if fits:
+        return open_case(dispatcher, tracker, fits, text)
+    return ask(dispatcher, domain, candidates)

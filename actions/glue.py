@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
@@ -12,12 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from makegood.assistant.case_facts import FACT_SLOTS as CASE_FACT_SLOTS
 from makegood.assistant.resolution import Assistant, Reply, Turn
-from makegood.services.bootstrap import get_services
 from makegood.nlp import Entity, extract
+from makegood.services.bootstrap import get_services
 
 log = logging.getLogger("makegood.actions")
 
-FACT_SLOTS = ("situation", "order_id", "fact_misses") + CASE_FACT_SLOTS
+FACT_SLOTS = ("situation", "order_id", "fact_misses", "case_opening") + CASE_FACT_SLOTS
 
 
 def assistant() -> Assistant:
@@ -31,8 +32,15 @@ def entities_of(tracker: Tracker) -> list[Entity]:
     found = []
     for e in latest.get("entities") or []:
         try:
-            found.append(Entity(entity=str(e["entity"]), value=str(e["value"]), start=int(e.get("start") or 0),
-                                end=int(e.get("end") or 0), text=str(e.get("value"))))
+            found.append(
+                Entity(
+                    entity=str(e["entity"]),
+                    value=str(e["value"]),
+                    start=int(e.get("start") or 0),
+                    end=int(e.get("end") or 0),
+                    text=str(e.get("value")),
+                )
+            )
         except (KeyError, TypeError, ValueError):
             continue
     return found or extract(latest.get("text") or "")
@@ -40,10 +48,13 @@ def entities_of(tracker: Tracker) -> list[Entity]:
 
 def turn_of(tracker: Tracker) -> Turn:
     events = tracker.events or []
-    transcript = [{"who": "customer" if e.get("event") == "user" else "bot", "text": e.get("text") or ""}
-                  for e in events if e.get("event") in ("user", "bot") and e.get("text")]
+    transcript = [
+        {"who": "customer" if e.get("event") == "user" else "bot", "text": e.get("text") or ""}
+        for e in events
+        if e.get("event") in ("user", "bot") and e.get("text")
+    ]
     latest = tracker.latest_message or {}
-    channel = (latest.get("input_channel") or tracker.get_latest_input_channel() or "rest")
+    channel = latest.get("input_channel") or tracker.get_latest_input_channel() or "rest"
     return Turn(
         conversation_id=tracker.sender_id,
         channel=str(channel),
@@ -58,7 +69,7 @@ def turn_of(tracker: Tracker) -> Turn:
     )
 
 
-def session_of(events: List[Dict[Text, Any]]) -> str:
+def session_of(events: list[dict[str, Any]]) -> str:
     """Which session of this sender the turn belongs to: the time its latest session (or
     restart) began. The tracker store replays only the current session's events, so turn
     counts start again after `/restart`; the session keeps ledger keys from colliding."""
@@ -70,16 +81,16 @@ def session_of(events: List[Dict[Text, Any]]) -> str:
         return "s0"
 
 
-def speak(dispatcher: CollectingDispatcher, reply: Reply) -> List[Dict[Text, Any]]:
+def speak(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:
     for say in reply.says:
         dispatcher.utter_message(response=say.response, **dict(say.params))
-    events: List[Dict[Text, Any]] = [SlotSet(k, v) for k, v in reply.slots.items()]
+    events: list[dict[str, Any]] = [SlotSet(k, v) for k, v in reply.slots.items()]
     if reply.pause:
         events.append(ConversationPaused())
     return events
 
 
-def graceful(run: Callable[..., Awaitable[List[Dict[Text, Any]]]]):
+def graceful(run: Callable[..., Awaitable[list[dict[str, Any]]]]):
     """If the database or the catalog is unavailable, or anything unexpected happens, the
     action never crashes and the error goes to the log, loudly. The customer hears the truth:
     when the case could still be saved for a person, they get its reference and the chat waits
@@ -87,16 +98,17 @@ def graceful(run: Callable[..., Awaitable[List[Dict[Text, Any]]]]):
     and the bot stays available (a paused chat with nobody behind it would be a dead end)."""
 
     @functools.wraps(run)
-    async def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]):
+    async def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
         try:
             return await run(self, dispatcher, tracker, domain)
-        except Exception:  # noqa: BLE001 - the customer must never see a crash
+        except Exception:  # the customer must never see a crash (logged with its traceback)
             log.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
         try:
             saved = assistant().handoff(turn_of(tracker), reason=f"system trouble in {self.name()}")
-        except Exception:  # noqa: BLE001 - the store itself is down: say so, never claim it is saved
-            log.exception("could not save a handoff for conversation %s either: nothing was recorded",
-                          tracker.sender_id)
+        except Exception:  # the store itself is down: say so, never claim it is saved
+            log.exception(
+                "could not save a handoff for conversation %s either: nothing was recorded", tracker.sender_id
+            )
             dispatcher.utter_message(response="utter_service_trouble")
             return []
         dispatcher.utter_message(response="utter_service_trouble_saved", proposal_id=saved.proposal_id)

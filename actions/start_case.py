@@ -1,44 +1,69 @@
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.glue import entities_of, graceful
-from makegood.nlp import extract
 from makegood.assistant.case_facts import opening_slots
+from makegood.nlp import extract
 from makegood.services.bootstrap import get_services
+
+OPENING_CHARS = 500  # what is kept of the opening message: enough for a demand, never a 100 KB paste
 
 
 class ActionStartCase(Action):
     """Open a case for the situation the customer described, keeping facts they gave in the
     same breath (an order number, an amount) so the form does not ask for them again."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_start_case"
 
     @graceful
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent not in get_services().catalog.situation_ids:
             return []
-        slots = opening_slots(get_services().catalog, intent, opening_entities(tracker))
-        if intent == tracker.get_slot("situation") and tracker.get_slot("stage") not in ("resolved", "handed_off"):
-            # The same problem described again mid-case: keep what we already know.
-            return [SlotSet(k, v) for k, v in slots.items() if v is not None]
-        return ([SlotSet("situation", intent), SlotSet("stage", None), SlotSet("fact_misses", None)]
-                + [SlotSet(k, v) for k, v in slots.items()])
+        return case_events(tracker, intent, problem_text(tracker))
 
 
-def opening_entities(tracker: Tracker) -> list:
-    """The facts of the message that opened the case. A button's payload ("/late_delivery",
-    from a clarifying question) carries none: then they are in the message before it."""
-    found = entities_of(tracker)
+def case_events(tracker: Tracker, situation: str, text: str) -> list[dict[str, Any]]:
+    """The slots of a case opened for `situation` by the message `text`."""
+    entities = entities_of(tracker) if text == (tracker.latest_message or {}).get("text") else extract(text)
+    slots = opening_slots(get_services().catalog, situation, entities, text)
+    if slots.get("order_id") is None and not tracker.get_slot("situation"):
+        slots["order_id"] = tracker.get_slot("order_id")  # given before the case opened (while we clarified)
+    if situation == tracker.get_slot("situation") and tracker.get_slot("stage") not in ("resolved", "handed_off"):
+        # The same problem described again mid-case: keep what we already know.
+        return [SlotSet(k, v) for k, v in slots.items() if v is not None] + [SlotSet("clarify_options", None)]
+    return [
+        SlotSet("situation", situation),
+        SlotSet("stage", None),
+        SlotSet("fact_misses", None),
+        SlotSet("clarify_options", None),
+        SlotSet("case_opening", text[:OPENING_CHARS] or None),
+    ] + [SlotSet(k, v) for k, v in slots.items()]
+
+
+def open_case(dispatcher: CollectingDispatcher, tracker: Tracker, situation: str, text: str) -> list[dict[str, Any]]:
+    """Open a case from an action rather than a rule (a typed answer to a clarifying
+    question): the same apology, the same slots, then the case form."""
+    dispatcher.utter_message(response=f"utter_{situation}_apology")
+    return case_events(tracker, situation, text) + [FollowupAction("case_form")]
+
+
+def problem_text(tracker: Tracker) -> str:
+    """The message that described the problem. A button's payload ("/late_delivery", from a
+    clarifying question) describes nothing: then it is the customer's message before it."""
     text = str((tracker.latest_message or {}).get("text") or "")
-    if found or not text.startswith("/"):
-        return found
-    said = [e.get("text") or "" for e in tracker.events or [] if e.get("event") == "user"]
+    if text and not text.startswith("/"):
+        return text
+    return earlier_message(tracker) or text
+
+
+def earlier_message(tracker: Tracker) -> str | None:
+    said = [str(e.get("text") or "") for e in tracker.events or [] if e.get("event") == "user"]
     earlier = [t for t in said[:-1] if t and not t.startswith("/")]
-    return extract(earlier[-1]) if earlier else []
+    return earlier[-1] if earlier else None

@@ -31,6 +31,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -51,8 +52,14 @@ def situation_ids() -> tuple[str, ...]:
     return load_catalog(os.environ.get("MAKEGOOD_POLICY_PATH") or ROOT / "policy").situation_ids
 
 
-UTILITY = {"right": 1.0, "clarify_hit": 0.6, "clarify_miss": -0.4, "fallback": 0.0,
-           "wrong_answer": -1.0, "wrong_case": -2.0}
+UTILITY = {
+    "right": 1.0,
+    "clarify_hit": 0.6,
+    "clarify_miss": -0.4,
+    "fallback": 0.0,
+    "wrong_answer": -1.0,
+    "wrong_case": -2.0,
+}
 THRESHOLDS = [round(x, 2) for x in np.arange(0.20, 0.81, 0.05)]
 MARGINS = [0.0] + [round(x, 2) for x in np.arange(0.05, 0.91, 0.05)]
 # Decision pairs whose utility is within this of the best are a wash: take the one that asks
@@ -90,11 +97,13 @@ def cv_scores(make_model, x_text, x_dense, y, folds):
     out = np.zeros((len(y), len(classes)))
     temps = np.ones(len(y))
     for train, test in folds:
-        model, temperature = make_model([x_text[i] for i in train], None if x_dense is None else x_dense[train],
-                                        [y[i] for i in train])
+        model, temperature = make_model(
+            [x_text[i] for i in train], None if x_dense is None else x_dense[train], [y[i] for i in train]
+        )
         cols = [classes.index(k) for k in model.classes_]
-        out[np.ix_(test, cols)] = model.decision_function([x_text[i] for i in test],
-                                                          None if x_dense is None else x_dense[test])
+        out[np.ix_(test, cols)] = model.decision_function(
+            [x_text[i] for i in test], None if x_dense is None else x_dense[test]
+        )
         out[np.ix_(test, [c for c in range(len(classes)) if c not in cols])] = -1e9
         temps[test] = temperature
     return classes, out, temps
@@ -109,9 +118,15 @@ DIET_PIPELINE = [
     {"name": "LexicalSyntacticFeaturizer"},
     {"name": "CountVectorsFeaturizer"},
     {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4},
-    {"name": "DIETClassifier", "epochs": 50, "entity_recognition": False,
-     "number_of_transformer_layers": 1, "transformer_size": 128, "constrain_similarities": True,
-     "random_seed": 42},
+    {
+        "name": "DIETClassifier",
+        "epochs": 50,
+        "entity_recognition": False,
+        "number_of_transformer_layers": 1,
+        "transformer_size": 128,
+        "constrain_similarities": True,
+        "random_seed": 42,
+    },
 ]
 
 
@@ -130,8 +145,10 @@ def diet_cv(texts: list[str], y: list[str], folds) -> list[str]:
     predicted = [""] * len(y)
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yml"
-        rasa.shared.utils.io.write_yaml({"recipe": "default.v1", "language": "en", "assistant_id": "cv",
-                                         "pipeline": DIET_PIPELINE, "policies": []}, config)
+        rasa.shared.utils.io.write_yaml(
+            {"recipe": "default.v1", "language": "en", "assistant_id": "cv", "pipeline": DIET_PIPELINE, "policies": []},
+            config,
+        )
         for n, (train, test) in enumerate(folds):
             data = TrainingData([Message(data={"text": texts[i], "intent": y[i]}) for i in train])
             path = Path(tmp) / "nlu.yml"
@@ -139,11 +156,10 @@ def diet_cv(texts: list[str], y: list[str], folds) -> list[str]:
             model = rasa.model_training.train_nlu(str(config), str(path), str(Path(tmp) / f"m{n}"))
             agent = Agent.load(model)
 
-            async def parse_all() -> list[str]:
-                return [((await agent.parse_message(texts[i])).get("intent") or {}).get("name") or ""
-                        for i in test]
+            async def parse_all(agent: Agent = agent, test: Any = test) -> list[str]:
+                return [((await agent.parse_message(texts[i])).get("intent") or {}).get("name") or "" for i in test]
 
-            for i, name in zip(test, asyncio.run(parse_all())):
+            for i, name in zip(test, asyncio.run(parse_all()), strict=True):
                 predicted[i] = name
     return predicted
 
@@ -164,19 +180,19 @@ def outcome(truth: str, ranking: list[dict], threshold: float, margin: float) ->
 
 def tune(classes, probs, y) -> tuple[dict, list[dict]]:
     order = np.argsort(-probs, axis=1)[:, :2]
-    rankings = [[{"name": classes[j], "confidence": float(probs[i, j])} for j in order[i]]
-                for i in range(len(y))]
+    rankings = [[{"name": classes[j], "confidence": float(probs[i, j])} for j in order[i]] for i in range(len(y))]
     grid = []
     for t in THRESHOLDS:
         for m in MARGINS:
-            counts = {k: 0 for k in UTILITY}
-            for truth, ranking in zip(y, rankings):
+            counts = dict.fromkeys(UTILITY, 0)
+            for truth, ranking in zip(y, rankings, strict=True):
                 counts[outcome(truth, ranking, t, m)] += 1
             utility = sum(UTILITY[k] * n for k, n in counts.items()) / len(y)
             grid.append({"threshold": t, "margin": m, "utility": round(utility, 4), **counts})
     top = max(g["utility"] for g in grid)
-    best = min((g for g in grid if g["utility"] >= top - TOLERANCE),
-               key=lambda g: (g["margin"], -g["utility"], g["threshold"]))
+    best = min(
+        (g for g in grid if g["utility"] >= top - TOLERANCE), key=lambda g: (g["margin"], -g["utility"], g["threshold"])
+    )
     return best, grid
 
 
@@ -198,9 +214,12 @@ def decision_figures(classes, probs, y, threshold, margin) -> dict:
             opened += 1
             opened_right += ranking[0]["name"] == truth
     n_exc = sum(t in situations for t in y)
-    return {"case_precision": opened_right / max(1, opened),
-            "exception_recall_incl_clarify": (opened_right + clarify_hit) / max(1, n_exc),
-            "clarify_rate": clarify / len(y), "fallback_rate": fallback / len(y)}
+    return {
+        "case_precision": opened_right / max(1, opened),
+        "exception_recall_incl_clarify": (opened_right + clarify_hit) / max(1, n_exc),
+        "clarify_rate": clarify / len(y),
+        "fallback_rate": fallback / len(y),
+    }
 
 
 def main() -> int:
@@ -216,8 +235,7 @@ def main() -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
-    from makegood_rasa.intent_classifier import (MakegoodIntentClassifier, normalise, softmax,
-                                                 train_model)
+    from makegood_rasa.intent_classifier import MakegoodIntentClassifier, normalise, softmax, train_model
     from makegood_rasa.sentence_featurizer import get_encoder
 
     texts, y = load(Path(args.data))
@@ -235,8 +253,7 @@ def main() -> int:
     for text in sample:
         encoder.encode([text])
     single_ms = (time.perf_counter() - t0) * 1000 / len(sample)
-    print(f"encoder: load {load_s:.1f} s, {single_ms:.1f} ms/message one at a time, "
-          f"{batch_ms:.1f} ms/message batched")
+    print(f"encoder: load {load_s:.1f} s, {single_ms:.1f} ms/message one at a time, {batch_ms:.1f} ms/message batched")
 
     base = {**MakegoodIntentClassifier.get_default_config(), "random_seed": args.seed}
     folds = list(StratifiedKFold(args.folds, shuffle=True, random_state=args.seed).split(np.zeros(len(y)), y))
@@ -247,16 +264,19 @@ def main() -> int:
 
     class DenseOnly:
         def __init__(self, xd, yy):
-            self.model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000,
-                                            random_state=args.seed).fit(xd, yy)
+            self.model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000, random_state=args.seed).fit(
+                xd, yy
+            )
             self.classes_ = self.model.classes_
 
         def decision_function(self, _texts, xd):
             return self.model.decision_function(xd)
 
     variants = [("TF-IDF + LR (previous model)", 0.0, linear(0.0))]
-    variants += [(f"TF-IDF + MiniLM (weight {w:g}) + LR", float(w), linear(float(w)))
-                 for w in map(float, args.weights.split(","))]
+    variants += [
+        (f"TF-IDF + MiniLM (weight {w:g}) + LR", float(w), linear(float(w)))
+        for w in map(float, args.weights.split(","))
+    ]
     variants.append(("MiniLM sentence embedding + LR", None, lambda xt, xd, yy: (DenseOnly(xd, yy), 1.0)))
 
     results = []
@@ -264,21 +284,28 @@ def main() -> int:
         t0 = time.perf_counter()
         predicted = diet_cv(texts, y, folds)
         seconds = time.perf_counter() - t0
-        row = {"variant": "MiniLM + sparse n-grams + DIET (Rasa)", "weight": None, **scores(y, predicted),
-               "cv_seconds": round(seconds, 1)}
+        row = {
+            "variant": "MiniLM + sparse n-grams + DIET (Rasa)",
+            "weight": None,
+            **scores(y, predicted),
+            "cv_seconds": round(seconds, 1),
+        }
         results.append(row)
-        print(f"  {row['variant']}: acc {row['accuracy']:.3f}, situations macro-F1 {row['situation_macro_f1']:.3f}, "
-              f"exception P {row['exception_precision']:.3f} R {row['exception_recall']:.3f} ({seconds:.0f} s)")
+        print(
+            f"  {row['variant']}: acc {row['accuracy']:.3f}, situations macro-F1 {row['situation_macro_f1']:.3f}, "
+            f"exception P {row['exception_precision']:.3f} R {row['exception_recall']:.3f} ({seconds:.0f} s)"
+        )
     for name, weight, make in variants:
         t0 = time.perf_counter()
         classes, raw, _ = cv_scores(make, normalised, dense, y, folds)
         seconds = time.perf_counter() - t0
         predicted = [classes[i] for i in raw.argmax(axis=1)]
-        row = {"variant": name, "weight": weight, **scores(y, predicted),
-               "cv_seconds": round(seconds, 1)}
+        row = {"variant": name, "weight": weight, **scores(y, predicted), "cv_seconds": round(seconds, 1)}
         results.append(row)
-        print(f"  {name}: acc {row['accuracy']:.3f}, situations macro-F1 {row['situation_macro_f1']:.3f}, "
-              f"exception P {row['exception_precision']:.3f} R {row['exception_recall']:.3f} ({seconds:.0f} s)")
+        print(
+            f"  {name}: acc {row['accuracy']:.3f}, situations macro-F1 {row['situation_macro_f1']:.3f}, "
+            f"exception P {row['exception_precision']:.3f} R {row['exception_recall']:.3f} ({seconds:.0f} s)"
+        )
 
     linear_rows = [r for r in results if r["weight"] is not None]
     best = max(linear_rows, key=lambda r: (round(r["situation_macro_f1"], 3), r["accuracy"]))
@@ -286,13 +313,15 @@ def main() -> int:
 
     # Calibrated out-of-fold probabilities of the chosen variant, exactly as training makes them.
     classes, raw, temps = cv_scores(linear(best["weight"], "auto"), normalised, dense, y, folds)
-    probs = np.vstack([softmax(raw[i:i + 1], temps[i]) for i in range(len(y))])
+    probs = np.vstack([softmax(raw[i : i + 1], temps[i]) for i in range(len(y))])
     tuned, grid = tune(classes, probs, y)
     baseline = next(g for g in grid if g["threshold"] == 0.35 and g["margin"] == 0.0)
     figures = decision_figures(classes, probs, y, tuned["threshold"], tuned["margin"])
     figures_base = decision_figures(classes, probs, y, 0.35, 0.0)
-    print(f"decision: threshold {tuned['threshold']}, margin {tuned['margin']}: utility "
-          f"{tuned['utility']:.3f} (threshold 0.35 without clarifying: {baseline['utility']:.3f}); {figures}")
+    print(
+        f"decision: threshold {tuned['threshold']}, margin {tuned['margin']}: utility "
+        f"{tuned['utility']:.3f} (threshold 0.35 without clarifying: {baseline['utility']:.3f}); {figures}"
+    )
 
     t0 = time.perf_counter()
     full_config = {**base, "dense_weight": best["weight"], "temperature": "auto"}
@@ -301,13 +330,25 @@ def main() -> int:
     encode_all_s = batch_ms * len(y) / 1000
     print(f"training on all {len(y)} examples: classifier {train_s:.1f} s + encoding {encode_all_s:.1f} s")
 
-    out = {"examples": len(y), "folds": args.folds, "seed": args.seed, "variants": results,
-           "chosen": best["variant"], "dense_weight": best["weight"], "decision": tuned,
-           "decision_figures": figures, "baseline_decision": baseline,
-           "baseline_decision_figures": figures_base, "utility": UTILITY,
-           "encoder": {"load_s": round(load_s, 2), "ms_per_message_single": round(single_ms, 2),
-                       "ms_per_message_batched": round(batch_ms, 2)},
-           "training_s": {"classifier": round(train_s, 1), "encoding": round(encode_all_s, 1)}}
+    out = {
+        "examples": len(y),
+        "folds": args.folds,
+        "seed": args.seed,
+        "variants": results,
+        "chosen": best["variant"],
+        "dense_weight": best["weight"],
+        "decision": tuned,
+        "decision_figures": figures,
+        "baseline_decision": baseline,
+        "baseline_decision_figures": figures_base,
+        "utility": UTILITY,
+        "encoder": {
+            "load_s": round(load_s, 2),
+            "ms_per_message_single": round(single_ms, 2),
+            "ms_per_message_batched": round(batch_ms, 2),
+        },
+        "training_s": {"classifier": round(train_s, 1), "encoding": round(encode_all_s, 1)},
+    }
     print(markdown(out))
     if args.json:
         Path(args.json).write_text(json.dumps({**out, "grid": grid}, indent=2), encoding="utf-8")
@@ -315,21 +356,29 @@ def main() -> int:
 
 
 def markdown(out: dict) -> str:
-    lines = ["| variant | intent accuracy | macro-F1 (12 situations) | exception precision | "
-             "exception recall | ordinary messages flagged as exceptions |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| variant | intent accuracy | macro-F1 (12 situations) | exception precision | "
+        "exception recall | ordinary messages flagged as exceptions |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in out["variants"]:
         mark = " **(chosen)**" if r["variant"] == out["chosen"] else ""
-        lines.append(f"| {r['variant']}{mark} | {r['accuracy']:.3f} | {r['situation_macro_f1']:.3f} | "
-                     f"{r['exception_precision']:.3f} | {r['exception_recall']:.3f} | {r['non_exception_flagged']} |")
+        lines.append(
+            f"| {r['variant']}{mark} | {r['accuracy']:.3f} | {r['situation_macro_f1']:.3f} | "
+            f"{r['exception_precision']:.3f} | {r['exception_recall']:.3f} | {r['non_exception_flagged']} |"
+        )
     d, f, b, fb = out["decision"], out["decision_figures"], out["baseline_decision"], out["baseline_decision_figures"]
-    lines += ["", "| decision rule | utility / message | cases opened that were right | exceptions reached "
-              "(direct or via the clarifying question) | clarifying questions | asked to rephrase |",
-              "|---|---|---|---|---|---|",
-              f"| threshold 0.35, never clarify (before) | {b['utility']:.3f} | {fb['case_precision']:.3f} | "
-              f"{fb['exception_recall_incl_clarify']:.3f} | {fb['clarify_rate']:.1%} | {fb['fallback_rate']:.1%} |",
-              f"| threshold {d['threshold']}, margin {d['margin']} (chosen) | {d['utility']:.3f} | "
-              f"{f['case_precision']:.3f} | {f['exception_recall_incl_clarify']:.3f} | {f['clarify_rate']:.1%} | "
-              f"{f['fallback_rate']:.1%} |"]
+    lines += [
+        "",
+        "| decision rule | utility / message | cases opened that were right | exceptions reached "
+        "(direct or via the clarifying question) | clarifying questions | asked to rephrase |",
+        "|---|---|---|---|---|---|",
+        f"| threshold 0.35, never clarify (before) | {b['utility']:.3f} | {fb['case_precision']:.3f} | "
+        f"{fb['exception_recall_incl_clarify']:.3f} | {fb['clarify_rate']:.1%} | {fb['fallback_rate']:.1%} |",
+        f"| threshold {d['threshold']}, margin {d['margin']} (chosen) | {d['utility']:.3f} | "
+        f"{f['case_precision']:.3f} | {f['exception_recall_incl_clarify']:.3f} | {f['clarify_rate']:.1%} | "
+        f"{f['fallback_rate']:.1%} |",
+    ]
     return "\n".join(lines)
 
 

@@ -17,15 +17,18 @@ import hmac
 import logging
 import os
 import sys
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 OPEN_PATHS = ("/health",)
 TOKEN_ENV = "MAKEGOOD_ACTIONS_TOKEN"
-UNAUTHORIZED = ("this actions server only answers the Makegood Rasa server: send ?token= with the shared "
-                "secret (MAKEGOOD_ACTIONS_TOKEN)")
+UNAUTHORIZED = (
+    "this actions server only answers the Makegood Rasa server: send ?token= with the shared "
+    "secret (MAKEGOOD_ACTIONS_TOKEN)"
+)
 
 
-def token_ok(expected: str, given: Optional[str]) -> bool:
+def token_ok(expected: str, given: str | None) -> bool:
     if not expected or not given:
         return False
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
@@ -52,17 +55,23 @@ def create_app(token: str, actions_package: str = "actions") -> Any:
     return app
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m makegood_rasa.action_server",
-                                     description="Run Makegood's actions server (loopback, shared secret).")
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m makegood_rasa.action_server",
+        description="Run Makegood's actions server (loopback, shared secret).",
+    )
     parser.add_argument("--actions", default="actions", help="the actions package (default %(default)s)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("MAKEGOOD_ACTIONS_PORT", "5055")),
-                        help="port (default $MAKEGOOD_ACTIONS_PORT or 5055)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("MAKEGOOD_ACTIONS_PORT", "5055")),
+        help="port (default $MAKEGOOD_ACTIONS_PORT or 5055)",
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = os.environ.get(TOKEN_ENV, "").strip()

@@ -22,13 +22,14 @@ import copy
 import hashlib
 import hmac
 import json
-import re
 import logging
 import os
+import re
 import secrets
 import uuid
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Union
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import rasa.utils.endpoints
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage, decode_bearer_token
@@ -44,10 +45,14 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 128
 DEFAULT_CORS_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
-TOO_LONG = ("Sorry, that message is too long for me to read in one go (at most {limit} characters). "
-            "Could you tell me in a few sentences what happened? You can send the rest afterwards.")
-SESSION_REFUSED = ("This chat window's session has expired or belongs to another chat. "
-                   "Please reload the page to start a new conversation.")
+TOO_LONG = (
+    "Sorry, that message is too long for me to read in one go (at most {limit} characters). "
+    "Could you tell me in a few sentences what happened? You can send the rest afterwards."
+)
+SESSION_REFUSED = (
+    "This chat window's session has expired or belongs to another chat. "
+    "Please reload the page to start a new conversation."
+)
 
 
 def max_message_chars() -> int:
@@ -82,7 +87,7 @@ class BadInput(ValueError):
     """A request a client got wrong: becomes HTTP 400 with this message."""
 
 
-def validate_turn(payload: Any, limit: int) -> tuple[str, str, Optional[Dict[str, Any]], bool]:
+def validate_turn(payload: Any, limit: int) -> tuple[str, str, dict[str, Any] | None, bool]:
     """(sender, message, metadata, too_long) from a decoded REST body, or BadInput."""
     if not isinstance(payload, dict):
         raise BadInput('the request body must be a JSON object: {"sender": "...", "message": "..."}')
@@ -107,7 +112,7 @@ def validate_turn(payload: Any, limit: int) -> tuple[str, str, Optional[Dict[str
     return sender, message, metadata, len(message) > limit
 
 
-def decode_body(body: Optional[bytes], limit: int) -> Any:
+def decode_body(body: bytes | None, limit: int) -> Any:
     if body is not None and len(body) > max_body_bytes(limit):
         raise BadInput(f"the request body is too large (at most {max_body_bytes(limit)} bytes)")
     try:
@@ -120,12 +125,16 @@ def decode_body(body: Optional[bytes], limit: int) -> Any:
         raise BadInput("the request body is nested too deeply") from None
 
 
-NO_REPLY = ("Sorry, I couldn't answer that just now because of a problem on our side. Please send it again "
-            "in a minute, or type 'agent' and a person will help.")
+NO_REPLY = (
+    "Sorry, I couldn't answer that just now because of a problem on our side. Please send it again "
+    "in a minute, or type 'agent' and a person will help."
+)
 
 
-WAITING = ("Your case is with a colleague{reference}, who has everything you've told me, so you won't have to "
-           "repeat yourself. They'll reply right here.")
+WAITING = (
+    "Your case is with a colleague{reference}, who has everything you've told me, so you won't have to "
+    "repeat yourself. They'll reply right here."
+)
 REFERENCE = re.compile(r"\bP-[23456789A-HJKMNP-Z]{6}\b")
 
 
@@ -155,7 +164,7 @@ class RestChannel(RestInput):
     """Rasa's REST channel (same URL, same answers) with input bounds; never answers 5xx."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     def __init__(self) -> None:
@@ -169,29 +178,30 @@ class RestChannel(RestInput):
             return response.json({"status": "ok"})
 
         @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> Union[HTTPResponse, Any]:
+        async def receive(request: Request) -> HTTPResponse | Any:
             return await self.handle(request, on_new_message)
 
         return webhook
 
     async def handle(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Any:
         try:
-            sender, text, metadata, too_long = validate_turn(decode_body(request.body, self.max_chars),
-                                                             self.max_chars)
+            sender, text, metadata, too_long = validate_turn(decode_body(request.body, self.max_chars), self.max_chars)
         except BadInput as exc:
             status = 413 if "too large" in str(exc) else 400
             return response.json({"error": str(exc)}, status=status)
         if too_long:
-            logger.info("rest: a %d-character message from %s was not read (limit %d)",
-                        len(text), sender, self.max_chars)
+            logger.info(
+                "rest: a %d-character message from %s was not read (limit %d)", len(text), sender, self.max_chars
+            )
             return response.json([{"recipient_id": sender, "text": too_long_reply(self.max_chars)}])
         if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
-            return response.stream(self.stream_response(on_new_message, text, sender, self.name(), metadata),
-                                   content_type="text/event-stream")
+            return response.stream(
+                self.stream_response(on_new_message, text, sender, self.name(), metadata),
+                content_type="text/event-stream",
+            )
         collector = CollectingOutputChannel()
         try:
-            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
-                                             metadata=metadata))
+            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
         except CancelledError:
             logger.error("rest: the turn for %s timed out", sender)
         except Exception:  # a failing turn still answers with what was said so far
@@ -206,11 +216,14 @@ class SessionSigner:
     the Rasa sender id; the signature proves the id was issued here, so a client can resume
     its own conversation after a reconnect but cannot name someone else's."""
 
-    def __init__(self, key: Optional[bytes] = None) -> None:
+    def __init__(self, key: bytes | None = None) -> None:
         if key is None:
             seed = os.environ.get("MAKEGOOD_RASA_TOKEN", "")
-            key = hashlib.sha256(b"makegood socket.io sessions\0" + seed.encode()).digest() if seed \
+            key = (
+                hashlib.sha256(b"makegood socket.io sessions\0" + seed.encode()).digest()
+                if seed
                 else secrets.token_bytes(32)
+            )
         self._key = key
 
     def _sign(self, conversation: str) -> str:
@@ -220,7 +233,7 @@ class SessionSigner:
         conversation = f"sio-{uuid.uuid4().hex}"
         return f"{conversation}.{self._sign(conversation)}", conversation
 
-    def verify(self, session_id: Any) -> Optional[str]:
+    def verify(self, session_id: Any) -> str | None:
         """The conversation behind a session id we issued, else None."""
         if not isinstance(session_id, str) or session_id.count(".") != 1 or len(session_id) > 200:
             return None
@@ -234,7 +247,7 @@ class SocketIOChannel(SocketIOInput):
     """Rasa's socket.io channel with sessions bound to the socket and the REST channel's bounds."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "socketio"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -249,8 +262,9 @@ class SocketIOChannel(SocketIOInput):
         # cors_allowed_origins=[]: engine.io leaves CORS headers to the Rasa app's CORS set-up
         # (--cors), which would otherwise send Access-Control-Allow-Origin twice; the Origin of
         # a browser connection is checked in `connect` instead.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],
-                          max_http_buffer_size=max_body_bytes(self.max_chars))
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=max_body_bytes(self.max_chars)
+        )
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
@@ -260,27 +274,27 @@ class SocketIOChannel(SocketIOInput):
             return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             return self.may_connect(environ, auth)
 
         @sio.on("disconnect", namespace=namespace)
-        async def disconnect(sid: Text, *_: Any) -> None:
+        async def disconnect(sid: str, *_: Any) -> None:
             self.sessions.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: Text, data: Any = None) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             session_id, conversation = self.open_session(sid, data)
             await _maybe_await(sio.enter_room(sid, conversation, namespace=namespace))
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: Text, data: Any = None) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             await self.on_user_message(sid, data, on_new_message)
 
         return webhook
 
     # -- the decisions, apart from the socket plumbing so they can be tested alone ----------------
-    def may_connect(self, environ: Dict, auth: Optional[Dict]) -> bool:
+    def may_connect(self, environ: dict, auth: dict | None) -> bool:
         origin = (environ or {}).get("HTTP_ORIGIN")
         if origin and origin.rstrip("/") not in self.origins and "*" not in self.origins:
             logger.info("socket.io: connection from origin %s refused (not in MAKEGOOD_CORS_ORIGINS)", origin)
@@ -303,7 +317,7 @@ class SocketIOChannel(SocketIOInput):
         self.sessions[sid] = session
         return session
 
-    def conversation_for(self, sid: str, data: Dict[str, Any]) -> Optional[str]:
+    def conversation_for(self, sid: str, data: dict[str, Any]) -> str | None:
         """The conversation this socket may speak in, or None (the message is refused)."""
         if not self.session_persistence:
             return sid
@@ -315,10 +329,12 @@ class SocketIOChannel(SocketIOInput):
             return None
         return bound[1]
 
-    async def on_user_message(self, sid: str, data: Any,
-                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def on_user_message(
+        self, sid: str, data: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         sio = self.sio
-        assert sio is not None
+        if sio is None:  # blueprint() sets it before any handler can run
+            raise RuntimeError("the socket.io server is not set up")
         output = SocketIOOutput(sio, self.bot_message_evt)
         if not isinstance(data, dict):
             await output.send_text_message(sid, 'Sorry, I could not read that: send {"message": "..."}.')
@@ -344,8 +360,7 @@ class SocketIOChannel(SocketIOInput):
         if not isinstance(metadata, dict):
             metadata = {}
         try:
-            await on_new_message(UserMessage(text, output, conversation, input_channel=self.name(),
-                                             metadata=metadata))
+            await on_new_message(UserMessage(text, output, conversation, input_channel=self.name(), metadata=metadata))
         except Exception:  # the socket stays up; the customer hears that something went wrong
             logger.exception("socket.io: the turn for %s failed", conversation)
 

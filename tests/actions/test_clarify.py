@@ -14,21 +14,32 @@ pytestmark = pytest.mark.actions
 
 
 def clarify_tracker(latest: dict) -> Tracker:
-    return Tracker.from_dict({
-        "sender_id": "conv-clarify", "slots": {}, "paused": False, "followup_action": None,
-        "active_loop": {}, "latest_action_name": None,
-        "latest_message": {"text": "it never showed up", "entities": [], **latest},
-        "events": [{"event": "user", "text": "it never showed up", "parse_data": latest}],
-    })
+    return Tracker.from_dict(
+        {
+            "sender_id": "conv-clarify",
+            "slots": {},
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+            "latest_message": {"text": "it never showed up", "entities": [], **latest},
+            "events": [{"event": "user", "text": "it never showed up", "parse_data": latest}],
+        }
+    )
 
 
 def test_two_close_situations_get_a_question_with_a_button_each(services, domain):
-    trk = clarify_tracker({
-        "intent": {"name": "clarify_situation", "confidence": 0.8},
-        "clarify_situation": {"candidates": ["late_delivery", "lost_package"], "confidences": [0.41, 0.39]},
-    })
+    trk = clarify_tracker(
+        {
+            "intent": {"name": "clarify_situation", "confidence": 0.8},
+            "clarify_situation": {"candidates": ["late_delivery", "lost_package"], "confidences": [0.41, 0.39]},
+        }
+    )
     messages, events = run(ActionClarifySituation(), trk, domain)
-    assert events == []
+    # The two are remembered, so a typed answer ("the first one") counts as much as a click.
+    assert events == [
+        {"event": "slot", "name": "clarify_options", "timestamp": None, "value": ["late_delivery", "lost_package"]}
+    ]
     assert len(messages) == 1
     message = messages[0]
     assert message["response"] == "utter_clarify_situation"
@@ -48,17 +59,27 @@ def test_every_situation_has_words_for_the_question(domain):
 
 
 def test_candidates_fall_back_to_the_ranking_and_ignore_what_is_not_a_situation():
-    latest = {"intent_ranking": [{"name": "clarify_situation"}, {"name": "greet"},
-                                 {"name": "billing_error"}, {"name": "fee_dispute"}, {"name": "price_drop"}]}
+    latest = {
+        "intent_ranking": [
+            {"name": "clarify_situation"},
+            {"name": "greet"},
+            {"name": "billing_error"},
+            {"name": "fee_dispute"},
+            {"name": "price_drop"},
+        ]
+    }
     assert candidates_of(latest, SITUATION_IDS) == ["billing_error", "fee_dispute"]
     forged = {"clarify_situation": {"candidates": ["restart", "billing_error", "billing_error"]}}
     assert candidates_of(forged, SITUATION_IDS) == ["billing_error"]
 
 
-@pytest.mark.parametrize("latest", [
-    {"intent": {"name": "clarify_situation"}},
-    {"clarify_situation": {"candidates": ["damaged_item"]}},
-])
+@pytest.mark.parametrize(
+    "latest",
+    [
+        {"intent": {"name": "clarify_situation"}},
+        {"clarify_situation": {"candidates": ["damaged_item"]}},
+    ],
+)
 def test_without_two_candidates_the_customer_is_asked_to_say_more(services, domain, latest):
     messages, events = run(ActionClarifySituation(), clarify_tracker(latest), domain)
     assert [m["response"] for m in messages] == ["utter_default"]

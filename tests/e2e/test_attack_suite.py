@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import stat
@@ -30,7 +29,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from tests.support.servers import ROOT, Servers, StartError, forget_grants, wait_for
 
@@ -60,12 +60,37 @@ class Stack:
 
     def argv(self, name: str) -> list[str]:
         if name == "actions":
-            return [sys.executable, "-m", "makegood_rasa.action_server", "--actions", "actions",
-                    "--host", "127.0.0.1", "--port", self._port("actions")]
+            return [
+                sys.executable,
+                "-m",
+                "makegood_rasa.action_server",
+                "--actions",
+                "actions",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                self._port("actions"),
+            ]
         s = self.servers
-        return [s._bin("rasa"), "run", "--model", str(s.model), "--enable-api", "--auth-token", s.rasa_token,
-                "--cors", *s.cors_origins, "--endpoints", "rasa_project/endpoints.yml", "--credentials",
-                "rasa_project/credentials.yml", "--port", self._port("rasa"), "--interface", "127.0.0.1"]
+        return [
+            s._bin("rasa"),
+            "run",
+            "--model",
+            str(s.model),
+            "--enable-api",
+            "--auth-token",
+            s.rasa_token,
+            "--cors",
+            *s.cors_origins,
+            "--endpoints",
+            "rasa_project/endpoints.yml",
+            "--credentials",
+            "rasa_project/credentials.yml",
+            "--port",
+            self._port("rasa"),
+            "--interface",
+            "127.0.0.1",
+        ]
 
     def health(self, name: str) -> str:
         return f"{self.actions}/health" if name == "actions" else f"{self.rasa}/"
@@ -79,15 +104,17 @@ class Stack:
     def start(self, name: str, env: dict | None = None) -> None:
         self._restarts += 1
         log = self.servers.workdir / f"{name}-restart{self._restarts}.log"
-        proc = subprocess.Popen(self.argv(name), cwd=ROOT, env=env or self.env, stdout=log.open("w"),
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            self.argv(name), cwd=ROOT, env=env or self.env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
         self.servers.procs[name] = proc  # Servers.stop() ends it with the rest
         wait_for(self.health(name), proc, log, name)
 
     # -- HTTP -------------------------------------------------------------------------------------
     def post(self, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
-        request = urllib.request.Request(f"{self.rasa}/webhooks/rest/webhook", data=body, method="POST",
-                                         headers={"Content-Type": content_type})
+        request = urllib.request.Request(
+            f"{self.rasa}/webhooks/rest/webhook", data=body, method="POST", headers={"Content-Type": content_type}
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 return response.status, response.read()
@@ -105,8 +132,10 @@ class Stack:
             code = proc.poll() if proc.poll() is not None else "none: alive but no longer listening"
             self.kill9("rasa")
             self.start("rasa")  # so the tests after this one meet a live server
-            raise AssertionError(f"one request killed the Rasa server (exit code {code}; restarted): "
-                                 f"POST /webhooks/rest/webhook with body {body[:300]!r}") from err
+            raise AssertionError(
+                f"one request killed the Rasa server (exit code {code}; restarted): "
+                f"POST /webhooks/rest/webhook with body {body[:300]!r}"
+            ) from err
 
     def say(self, sender: str, message: str) -> list[str]:
         status, body = self.post(json.dumps({"sender": sender, "message": message}).encode())
@@ -140,10 +169,12 @@ class Stack:
                     assert proposal.conversation_id == sender, (ref, sender, proposal.conversation_id)
                     if reply.startswith("Done"):
                         assert proposal.status in ("accepted", "approved"), (
-                            f"the bot told {sender} {reply!r} but {ref} is {proposal.status} in the ledger")
+                            f"the bot told {sender} {reply!r} but {ref} is {proposal.status} in the ledger"
+                        )
                     elif "passed your case" in reply or "saved your case" in reply:
                         assert proposal.status == "pending", (
-                            f"the bot told {sender} {reply!r} but {ref} is {proposal.status} in the ledger")
+                            f"the bot told {sender} {reply!r} but {ref} is {proposal.status} in the ledger"
+                        )
             return checked
         finally:
             ledger.dispose()
@@ -194,16 +225,40 @@ def joined(replies: list[str]) -> str:
 
 
 # -- (a) fuzzing the REST webhook ---------------------------------------------------------------------
-TEXT = st.one_of(st.text(max_size=80), st.sampled_from(["", " ", "\x00", "\u202e", "\ud800", "/restart", "/stop",
-                                                        "/damaged_item{\"order_id\": \"MG-10422\"}",
-                                                        "/choose_option{\"option_number\": \"99999999999\"}",
-                                                        "/nlu_fallback", "/session_start", "/action_listen",
-                                                        "[MG-10422](order_id)", SMASHED]),
-                 st.builds(lambda ch, n: ch * n, st.characters(), st.integers(4990, 5010)))
-SCALAR = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
-                   st.floats(allow_nan=False, allow_infinity=False), TEXT)
-JSON = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                     st.dictionaries(TEXT, inner, max_size=4)), max_leaves=12)
+TEXT = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\u202e",
+            "\ud800",
+            "/restart",
+            "/stop",
+            '/damaged_item{"order_id": "MG-10422"}',
+            '/choose_option{"option_number": "99999999999"}',
+            "/nlu_fallback",
+            "/session_start",
+            "/action_listen",
+            "[MG-10422](order_id)",
+            SMASHED,
+        ]
+    ),
+    st.builds(lambda ch, n: ch * n, st.characters(), st.integers(4990, 5010)),
+)
+SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    TEXT,
+)
+JSON = st.recursive(
+    SCALAR,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
 SENDER = st.one_of(st.builds(lambda: new_sender("fuzz")), TEXT, JSON)
 
 
@@ -213,20 +268,32 @@ def _deep(n: int) -> bytes:
 
 BODY = st.one_of(
     JSON.map(lambda v: json.dumps(v).encode()),
-    st.fixed_dictionaries({"sender": SENDER, "message": st.one_of(TEXT, JSON)},
-                          optional={"metadata": JSON, "input_channel": JSON, "stream": JSON}).map(
-        lambda d: json.dumps(d).encode()),
+    st.fixed_dictionaries(
+        {"sender": SENDER, "message": st.one_of(TEXT, JSON)},
+        optional={"metadata": JSON, "input_channel": JSON, "stream": JSON},
+    ).map(lambda d: json.dumps(d).encode()),
     st.integers(1, 50_000).map(_deep),
     st.binary(max_size=200),
-    st.sampled_from([b"", b"NaN", b'{"sender": "x", "message": NaN}', b'{"sender": "\\ud800", "message": "hi"}',
-                     b'{"sender": "x", "message": "\\ud800"}', b"\xff\xfe{\x00}\x00"]),
+    st.sampled_from(
+        [
+            b"",
+            b"NaN",
+            b'{"sender": "x", "message": NaN}',
+            b'{"sender": "\\ud800", "message": "hi"}',
+            b'{"sender": "x", "message": "\\ud800"}',
+            b"\xff\xfe{\x00}\x00",
+        ]
+    ),
 )
 
 
 # No shrinking: a body that kills Rasa costs a restart (~50 s) per attempt; the report names the body.
-@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(body=BODY, content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded"]))
 def test_a_rest_webhook_fuzz_never_5xx(stack, body, content_type):
     status, payload = stack.post(body, content_type)
@@ -242,10 +309,14 @@ def test_a_rest_webhook_fuzz_never_5xx(stack, body, content_type):
         assert isinstance(data, dict) and data.get("error"), data
 
 
-@pytest.mark.parametrize("body", [b'{"sender": "\\ud800", "message": "hi"}',
-                                  b'{"sender": "attack-deep", "message": "hi", "metadata": '
-                                  + b"[" * 5000 + b"]" * 5000 + b"}"],
-                         ids=["lone-surrogate-sender", "deeply-nested-metadata"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"sender": "\\ud800", "message": "hi"}',
+        b'{"sender": "attack-deep", "message": "hi", "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+    ids=["lone-surrogate-sender", "deeply-nested-metadata"],
+)
 def test_a_known_hostile_bodies_get_a_4xx_and_rasa_survives(stack, body):
     status, payload = stack.post(body)
     assert status < 500 and b"Traceback" not in payload, (status, payload[:2000])
@@ -285,8 +356,9 @@ def test_c_rasa_killed_and_restarted_keeps_the_conversation(stack):
     users = [e.get("text") for e in after["events"] if e.get("event") == "user"]
     assert users[:2] == [SMASHED, "I'll take the store credit"], users
     assert len(after["events"]) >= len(before["events"])
-    assert {k: v for k, v in after["slots"].items() if v is not None} == \
-        {k: v for k, v in before["slots"].items() if v is not None}
+    assert {k: v for k, v in after["slots"].items() if v is not None} == {
+        k: v for k, v in before["slots"].items() if v is not None
+    }
     assert stack.say(sender, "thanks, that's all")  # the conversation goes on
     stack.assert_every_reference_is_recorded()
     assert REFERENCE.search(done).group(0) in {p.public_id for p in stack.proposals(sender)}
@@ -321,8 +393,7 @@ def test_d_read_only_store_never_confirms_what_it_did_not_record(stack):
         made = _read_only_copy(database, copy)
         stack.start("actions", {**stack.env, "MAKEGOOD_DATABASE_URL": read_only_url})
         late = new_sender("ro-late")
-        heard = {early: stack.say(early, "I'll take the store credit"),
-                 late: stack.say(late, SMASHED)}
+        heard = {early: stack.say(early, "I'll take the store credit"), late: stack.say(late, SMASHED)}
         heard[late] += stack.say(late, "I'll take the store credit")
         for sender, replies in heard.items():
             assert replies, f"{sender} heard nothing from the bot"

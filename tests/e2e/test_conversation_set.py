@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tests.support.servers import forget_grants
 
 pytestmark = pytest.mark.e2e
@@ -32,16 +33,20 @@ REFERENCE = re.compile(r"\bP-[23456789A-HJKMNP-Z]{6}\b")
 
 
 def _pattern(template: str) -> re.Pattern:
-    parts = re.split(r"\{[a-z_]+\}", template)
-    return re.compile(".+?".join(re.escape(p) for p in parts), re.S)
+    # A numbered line's {n} is digits; any other slot is free text.
+    pattern = re.escape(template).replace(r"\{n\}", r"\d+")
+    return re.compile(re.sub(r"\\\{[a-z_]+\\\}", ".+?", pattern), re.S)
 
 
 def _templates() -> list[tuple[str, re.Pattern]]:
     from makegood_rasa import channels
 
     # What the channel itself says (a chat waiting for a person, a turn that said nothing).
-    out = [("channel_waiting", _pattern(channels.WAITING)), ("channel_no_reply", _pattern(channels.NO_REPLY)),
-           ("channel_too_long", _pattern(channels.TOO_LONG))]
+    out = [
+        ("channel_waiting", _pattern(channels.WAITING)),
+        ("channel_no_reply", _pattern(channels.NO_REPLY)),
+        ("channel_too_long", _pattern(channels.TOO_LONG)),
+    ]
     for path in sorted((ROOT / "rasa_project" / "domain").glob("*.yml")):
         for name, variations in (yaml.safe_load(path.read_text()) or {}).get("responses", {}).items():
             for variation in variations or []:
@@ -58,7 +63,9 @@ def responses(messages: list[str]) -> list[str]:
     """The response name behind each message ("?" for text no template matches)."""
     names = []
     for message in messages:
-        names.append(next((name for name, pattern in TEMPLATES if pattern.fullmatch(message.strip())), "?"))
+        # The most specific template wins: "{n}. {plan}" also matches any sentence with a full stop.
+        matches = [(len(pattern.pattern), name) for name, pattern in TEMPLATES if pattern.fullmatch(message.strip())]
+        names.append(max(matches)[1] if matches else "?")
     return names
 
 
@@ -66,10 +73,21 @@ def _any(names, *prefixes):
     return any(n.startswith(prefixes) for n in names)
 
 
-ASKS_FACT = ("utter_ask_disputed_amount", "utter_ask_debt_amount", "utter_ask_outage_hours",
-             "utter_ask_price_difference", "utter_duration_not_understood", "utter_amount_not_understood")
-OPENED = ("utter_ask_order_id", "utter_offer_intro", "utter_ask_affordability", "utter_handoff",
-          "utter_order_not_found") + ASKS_FACT
+ASKS_FACT = (
+    "utter_ask_disputed_amount",
+    "utter_ask_debt_amount",
+    "utter_ask_outage_hours",
+    "utter_ask_price_difference",
+    "utter_duration_not_understood",
+    "utter_amount_not_understood",
+)
+OPENED = (
+    "utter_ask_order_id",
+    "utter_offer_intro",
+    "utter_ask_affordability",
+    "utter_handoff",
+    "utter_order_not_found",
+) + ASKS_FACT
 
 
 def check(name: str, names: list[str], new_rows: int) -> bool:
@@ -102,7 +120,8 @@ def check(name: str, names: list[str], new_rows: int) -> bool:
         return "utter_order_not_found" in names
     if name == "clarifies":
         return _any(names, "utter_default", "utter_clarify_situation", "utter_how_can_i_help") or any(
-            n.endswith("_clarify") for n in names)
+            n.endswith("_clarify") for n in names
+        )
     if name == "not_repeat":
         return "utter_ask_order_id" not in names
     raise AssertionError(f"unknown check {name!r} in {SET}")
@@ -152,20 +171,28 @@ def _write(results, conversations: int) -> None:
     failed = [r for r in results if not r[3]]
     whole = len({r[0] for r in results}) - len({r[0] for r in failed})
     lines = [
-        "# The independent conversation set", "",
+        "# The independent conversation set",
+        "",
         f"Written by `make test` ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC): `tests/eval/conversations.yml`, "
         f"{conversations} conversations written by a helper who never saw `data/` or the bot's replies, held end "
-        "to end over REST against both servers.", "",
-        "| figure | value |", "|---|---|",
+        "to end over REST against both servers.",
+        "",
+        "| figure | value |",
+        "|---|---|",
         f"| checks passed | {passed} of {len(results)} ({passed / max(1, len(results)):.1%}) |",
-        f"| conversations with every check passed | {whole} of {conversations} |", "",
-        f"## Every failed check ({len(failed)})", "", "| conversation | turn | check | customer said | bot said |",
+        f"| conversations with every check passed | {whole} of {conversations} |",
+        "",
+        f"## Every failed check ({len(failed)})",
+        "",
+        "| conversation | turn | check | customer said | bot said |",
         "|---|---|---|---|---|",
     ]
     for conv, turn, name, _, said, replies in failed:
         bot_said = " / ".join(str(m) for m in replies)[:300].replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {conv} | {turn} | {name} | {str(said).replace('|', chr(92) + '|')} | {bot_said} |")
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    OUT.with_suffix(".json").write_text(json.dumps({"passed": passed, "checks": len(results),
-                                                    "conversations": conversations}, indent=2), encoding="utf-8")
+    OUT.with_suffix(".json").write_text(
+        json.dumps({"passed": passed, "checks": len(results), "conversations": conversations}, indent=2),
+        encoding="utf-8",
+    )
     print(f"independent conversation set: {passed}/{len(results)} checks passed -> {OUT}")

@@ -34,8 +34,9 @@ class Stack:
         self.actions = servers.urls["actions"]
 
     def call(self, method: str, url: str, body: bytes | None = None, headers: dict | None = None):
-        request = urllib.request.Request(url, data=body, method=method,
-                                         headers={"Content-Type": "application/json", **(headers or {})})
+        request = urllib.request.Request(
+            url, data=body, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, dict(response.headers), response.read()
@@ -43,14 +44,16 @@ class Stack:
             return err.code, dict(err.headers), err.read()
 
     def say(self, sender: str, message: str):
-        status, _, body = self.call("POST", f"{self.rasa}/webhooks/rest/webhook",
-                                    json.dumps({"sender": sender, "message": message}).encode())
+        status, _, body = self.call(
+            "POST", f"{self.rasa}/webhooks/rest/webhook", json.dumps({"sender": sender, "message": message}).encode()
+        )
         assert status == 200, body
         return [m.get("text", "") for m in json.loads(body)]
 
     def tracker(self, sender: str) -> dict:
-        status, _, body = self.call("GET", f"{self.rasa}/conversations/{sender}/tracker?token="
-                                    + urllib.parse.quote(self.servers.rasa_token))
+        status, _, body = self.call(
+            "GET", f"{self.rasa}/conversations/{sender}/tracker?token=" + urllib.parse.quote(self.servers.rasa_token)
+        )
         assert status == 200, body
         return json.loads(body)
 
@@ -81,10 +84,18 @@ def new_sender(label: str) -> str:
 
 
 # -- 1. Rasa's HTTP API ---------------------------------------------------------------------------
-@pytest.mark.parametrize("method, path", [("PUT", "/model"), ("DELETE", "/model"), ("GET", "/status"),
-                                          ("POST", "/model/parse"), ("GET", "/conversations/victim/tracker"),
-                                          ("POST", "/conversations/victim/messages"),
-                                          ("POST", "/conversations/victim/trigger_intent")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("PUT", "/model"),
+        ("DELETE", "/model"),
+        ("GET", "/status"),
+        ("POST", "/model/parse"),
+        ("GET", "/conversations/victim/tracker"),
+        ("POST", "/conversations/victim/messages"),
+        ("POST", "/conversations/victim/trigger_intent"),
+    ],
+)
 def test_rasa_api_refuses_calls_without_the_token(stack, method, path):
     body = b'{"text": "hello", "sender": "user", "name": "greet"}' if method in ("PUT", "POST") else None
     status, _, payload = stack.call(method, stack.rasa + path, body)
@@ -96,22 +107,29 @@ def test_rasa_api_refuses_calls_without_the_token(stack, method, path):
 def test_rasa_api_answers_with_the_token(stack):
     status, _, body = stack.call("GET", f"{stack.rasa}/status?token={urllib.parse.quote(stack.servers.rasa_token)}")
     assert status == 200 and json.loads(body)["model_file"]
-    status, _, body = stack.call("POST", f"{stack.rasa}/model/parse?token={urllib.parse.quote(stack.servers.rasa_token)}",
-                                 b'{"text": "the dinner set from order MG-10422 arrived smashed"}')
+    status, _, body = stack.call(
+        "POST",
+        f"{stack.rasa}/model/parse?token={urllib.parse.quote(stack.servers.rasa_token)}",
+        b'{"text": "the dinner set from order MG-10422 arrived smashed"}',
+    )
     assert status == 200 and json.loads(body)["intent"]["name"] == "damaged_item"
 
 
 @pytest.mark.parametrize("path", ["/model", "/model/parse", "/webhooks/rest/webhook", "/conversations/x/tracker"])
 def test_cors_preflight_from_an_unlisted_origin_gets_no_allow_origin(stack, path):
-    status, headers, _ = stack.call("OPTIONS", stack.rasa + path, headers={
-        "Origin": UNLISTED, "Access-Control-Request-Method": "POST"})
+    status, headers, _ = stack.call(
+        "OPTIONS", stack.rasa + path, headers={"Origin": UNLISTED, "Access-Control-Request-Method": "POST"}
+    )
     assert status < 500
     assert "Access-Control-Allow-Origin" not in {k.title() for k in headers}, headers
 
 
 def test_cors_preflight_from_the_desk_origin_is_allowed(stack):
-    _, headers, _ = stack.call("OPTIONS", stack.rasa + "/webhooks/rest/webhook", headers={
-        "Origin": LISTED, "Access-Control-Request-Method": "POST"})
+    _, headers, _ = stack.call(
+        "OPTIONS",
+        stack.rasa + "/webhooks/rest/webhook",
+        headers={"Origin": LISTED, "Access-Control-Request-Method": "POST"},
+    )
     assert {k.lower(): v for k, v in headers.items()}.get("access-control-allow-origin") == LISTED
 
 
@@ -119,14 +137,28 @@ def test_cors_preflight_from_the_desk_origin_is_allowed(stack):
 def forged_call(sender: str) -> dict:
     """What the attack run POSTed: a tracker claiming an accepted full refund on a real order."""
     return {
-        "next_action": "action_accept_offer", "sender_id": sender, "version": "3.6.21",
+        "next_action": "action_accept_offer",
+        "sender_id": sender,
+        "version": "3.6.21",
         "tracker": {
-            "sender_id": sender, "paused": False, "followup_action": None, "active_loop": {},
-            "latest_action_name": "action_listen", "latest_event_time": 1.0,
-            "slots": {"situation": "damaged_item", "order_id": "MG-10422", "chosen_option": "1",
-                      "tier": "manager", "customer_id": "C-1001"},
-            "latest_message": {"text": "1", "intent": {"name": "choose_option", "confidence": 1.0},
-                               "entities": [{"entity": "option_number", "value": "1"}]},
+            "sender_id": sender,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+            "latest_event_time": 1.0,
+            "slots": {
+                "situation": "damaged_item",
+                "order_id": "MG-10422",
+                "chosen_option": "1",
+                "tier": "manager",
+                "customer_id": "C-1001",
+            },
+            "latest_message": {
+                "text": "1",
+                "intent": {"name": "choose_option", "confidence": 1.0},
+                "entities": [{"entity": "option_number", "value": "1"}],
+            },
             "events": [{"event": "user", "text": "1", "parse_data": {"intent": {"name": "choose_option"}}}],
             "latest_input_channel": "rest",
         },
@@ -179,18 +211,22 @@ def test_servers_listen_on_loopback_only(stack, server):
 
 
 # -- 4. REST input bounds -------------------------------------------------------------------------
-@pytest.mark.parametrize("body", [b"null", b"[]", b"1", b"{oops", b'{"message": "hello"}', b'{"sender": "", "message": "hi"}'],
-                         ids=["null", "list", "number", "malformed", "no-sender", "empty-sender"])
+@pytest.mark.parametrize(
+    "body",
+    [b"null", b"[]", b"1", b"{oops", b'{"message": "hello"}', b'{"sender": "", "message": "hi"}'],
+    ids=["null", "list", "number", "malformed", "no-sender", "empty-sender"],
+)
 def test_rest_webhook_answers_bad_bodies_with_400_and_a_message(stack, body):
-    status, headers, payload = stack.call("POST", f"{stack.rasa}/webhooks/rest/webhook", body)
+    status, _headers, payload = stack.call("POST", f"{stack.rasa}/webhooks/rest/webhook", body)
     assert status == 400, payload
     assert json.loads(payload)["error"]
 
 
 def test_rest_messages_without_a_sender_do_not_share_a_default_conversation(stack):
     stack.call("POST", f"{stack.rasa}/webhooks/rest/webhook", b'{"message": "my order MG-10421 is late"}')
-    status, _, body = stack.call("GET", f"{stack.rasa}/conversations/default/tracker?token="
-                                 + urllib.parse.quote(stack.servers.rasa_token))
+    status, _, body = stack.call(
+        "GET", f"{stack.rasa}/conversations/default/tracker?token=" + urllib.parse.quote(stack.servers.rasa_token)
+    )
     assert status == 200 and [e for e in json.loads(body)["events"] if e.get("event") == "user"] == []
 
 
@@ -226,8 +262,9 @@ class SocketCustomer:
 
     async def connect(self, session_id: str | None = None) -> str:
         headers = {"Origin": self.origin} if self.origin else {}
-        await self.client.connect(self.url, headers=headers, transports=["polling"], socketio_path="/socket.io",
-                                  wait_timeout=20)
+        await self.client.connect(
+            self.url, headers=headers, transports=["polling"], socketio_path="/socket.io", wait_timeout=20
+        )
         await self.client.emit("session_request", {"session_id": session_id})
         self.session_id = await asyncio.wait_for(self._confirmed.get(), 20)
         return self.session_id
@@ -297,7 +334,9 @@ def test_socketio_refuses_a_client_that_brings_another_customers_session(stack):
     assert "Here's what I can do for you right now:" in victim_replies
     assert overheard == []
     assert stack.user_texts(conversation_of(victim_session)) == [
-        "hello", "the dinner set from order MG-10422 arrived smashed to pieces"]
+        "hello",
+        "the dinner set from order MG-10422 arrived smashed to pieces",
+    ]
 
 
 def test_socketio_resumes_a_session_it_issued(stack):
@@ -357,8 +396,13 @@ def test_desk_copilot_and_chat_reach_rasa_with_the_token(stack, tmp_path):
     port = free_port()
     env = {**stack.servers.env(), "MAKEGOOD_RASA_URL": stack.rasa}
     log = tmp_path / "desk.log"
-    proc = subprocess.Popen([sys.executable, "-m", "makegood.desk", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "makegood.desk", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         try:
             wait_for(f"http://127.0.0.1:{port}/health", proc, log, "desk", timeout=120)
@@ -370,15 +414,18 @@ def test_desk_copilot_and_chat_reach_rasa_with_the_token(stack, tmp_path):
         accounts.add_user(name, "agent", "hardening-password-1")
         token = accounts.issue_token(name)
         engine.dispose()
-        body = json.dumps({"turns": [{"speaker": "customer",
-                                      "text": "the dinner set from order MG-10422 arrived smashed"}]}).encode()
-        status, _, payload = stack.call("POST", f"http://127.0.0.1:{port}/api/copilot/suggest", body,
-                                        {"Authorization": f"Bearer {token}"})
+        body = json.dumps(
+            {"turns": [{"speaker": "customer", "text": "the dinner set from order MG-10422 arrived smashed"}]}
+        ).encode()
+        status, _, payload = stack.call(
+            "POST", f"http://127.0.0.1:{port}/api/copilot/suggest", body, {"Authorization": f"Bearer {token}"}
+        )
         assert status == 200, payload
         assert json.loads(payload)["situation"] == "damaged_item"
         sender = f"web-{uuid.uuid4().hex[:10]}"
-        status, _, payload = stack.call("POST", f"http://127.0.0.1:{port}/chat/send",
-                                        json.dumps({"sender": sender, "message": "hello"}).encode())
+        status, _, payload = stack.call(
+            "POST", f"http://127.0.0.1:{port}/chat/send", json.dumps({"sender": sender, "message": "hello"}).encode()
+        )
         assert status == 200 and json.loads(payload)["messages"], payload
     finally:
         proc.terminate()

@@ -8,17 +8,18 @@ from the customer store; from the conversation we take only facts the catalog ma
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable, Mapping, Optional
 
-from makegood.services.grants import history_of
 from makegood.errors import CaseError
 from makegood.money import to_money
 from makegood.nlp import Entity
 from makegood.policy import Case, Catalog
+from makegood.policy.case import whole
 from makegood.policy.conditions import facts_named
+from makegood.services.grants import history_of
 
 # Facts the bot asks the customer for, each with the slot that holds it.
 MONEY_SLOTS = ("disputed_amount", "debt_amount", "price_difference")
@@ -59,8 +60,9 @@ def slots_to_ask(catalog: Catalog, situation: str, misses: object = 0) -> list[s
     facts = [slot for slot in FACT_SLOTS if slot in needed]
     if not uses_company_facts(catalog, situation):
         # Nothing to look up before judging (a missed payment, a disputed fee): ask about the
-        # problem first and for the order number, which says whose account it is, last.
-        return facts + ["order_id"]
+        # problem only. The order number, which says whose account it is, is asked when
+        # something is granted (Assistant._grant): "how much can you afford?" comes first.
+        return facts
     return ["order_id"] + facts
 
 
@@ -82,7 +84,7 @@ def uses_company_facts(catalog: Catalog, situation: str) -> bool:
 
 def gave_up(misses: object) -> bool:
     try:
-        return int(float(misses or 0)) >= MAX_FACT_MISSES
+        return int(float(str(misses or 0))) >= MAX_FACT_MISSES
     except (TypeError, ValueError):
         return False
 
@@ -90,28 +92,32 @@ def gave_up(misses: object) -> bool:
 _BARE_ORDER = re.compile(r"(?<![\d.$£€])(?:mg\s*[-#]?\s*)?(\d{2})\s?(\d{3})(?![\d.,%])", re.I)
 
 
-def order_in_text(text: str) -> Optional[str]:
+def order_in_text(text: str) -> str | None:
     """An order number the customer typed bare, when asked for one: "10422", "10 422"."""
     found = _BARE_ORDER.findall((text or "")[:500])
     return f"MG-{found[0][0]}{found[0][1]}" if len(found) == 1 else None
 
 
-def value_for_slot(slot: str, entities: Iterable[Entity]) -> Optional[str]:
+def value_for_slot(slot: str, entities: Iterable[Entity]) -> str | None:
     """The first entity in a message that can fill `slot`, normalised, or None."""
     entities = list(entities)
     if slot == "order_id":
-        kinds = ("order_id",)
+        kinds: tuple[str, ...] = ("order_id",)
     elif slot in MONEY_SLOTS:
         kinds = ("amount",)
     elif slot in HOURS_SLOTS:
         kinds = ("duration_hours", "duration_days")
     else:
         return None
-    for entity in entities:
-        if entity.entity in kinds:
-            if entity.entity == "duration_days":
-                return str(int(entity.value) * 24)
-            return entity.value
+    # Hours before days: "6 hours" is also read as 0 days, and "last night" as a day.
+    for kind in kinds:
+        for entity in entities:
+            if entity.entity == kind:
+                if kind == "duration_days":
+                    if int(entity.value) <= 0:
+                        continue
+                    return str(int(entity.value) * 24)
+                return entity.value
     return None
 
 
@@ -138,34 +144,35 @@ def parse_slot(slot: str, value: object) -> object:
 @dataclass(frozen=True)
 class CaseContext:
     case: Case
-    customer_id: Optional[str]
-    order_id: Optional[str]
+    customer_id: str | None
+    order_id: str | None
 
 
 def derive(catalog: Catalog, situation: str, known: Mapping[str, object]) -> dict[str, object]:
     """Facts computed from the order, so the customer is never asked what we already know."""
     derived: dict[str, object] = {}
     if situation == "late_return" and known.get("days_since_delivery") is not None:
-        derived["days_past_window"] = max(0, int(known["days_since_delivery"]) - catalog.return_window_days)
+        derived["days_past_window"] = max(0, whole(known["days_since_delivery"]) - catalog.return_window_days)
     if situation == "late_cancellation" and known.get("days_since_purchase") is not None:
         # A subscription order is its renewal: the cancellation deadline was the renewal date.
-        derived["days_past_window"] = int(known["days_since_purchase"])
+        derived["days_past_window"] = whole(known["days_since_purchase"])
     return derived
 
 
 def build_case(catalog: Catalog, customers, situation: str, slots: Mapping[str, object], today: date) -> CaseContext:
     """Company facts from the store, conversation facts from slots, derived facts from the order."""
-    order_id = slots.get("order_id")
+    order_id: str | None = None
     customer_id = None
     known: dict[str, object] = {}
-    if order_id:
-        order_id = parse_slot("order_id", order_id)
+    if slots.get("order_id"):
+        order_id = str(parse_slot("order_id", slots["order_id"]))
         customer = customers.find_customer_by_order(order_id)
         if customer is None:
             raise OrderNotFound(str(order_id))
         customer_id = customer.id
-        known = dict(customers.known_facts(customer_id, order_id, today=today,
-                                           period_days=catalog.exception_period_days))
+        known = dict(
+            customers.known_facts(customer_id, order_id, today=today, period_days=catalog.exception_period_days)
+        )
     conversation = {}
     for slot in FACT_SLOTS:
         spec = catalog.facts.get(slot)
@@ -178,24 +185,48 @@ def build_case(catalog: Catalog, customers, situation: str, slots: Mapping[str, 
     return CaseContext(Case.build(catalog, situation, facts, history=history), customer_id, order_id)
 
 
-def opening_slots(catalog: Catalog, situation: str, entities: Iterable[Entity]) -> dict[str, Optional[str]]:
+_BARE_SUM = re.compile(
+    r"(?<![\w.$£€#-])(\d{1,4}(?:\.\d{1,2})?)(?![\w%.]|\s*(?:hours?|hrs?|days?|weeks?|"
+    r"months?|minutes?|mins?|times|items?|x\b|years?|%|percent|pieces?|pcs))"
+)
+
+
+def sums_in(text: str, entities: Iterable[Entity]) -> list[Decimal]:
+    """The money in a message: the NLU's amounts, else bare numbers that are not order
+    numbers, durations or counts ("I paid 349 and now it's 299", "I just want the 129 back")."""
+    found = [Decimal(e.value) for e in entities if e.entity == "amount"]
+    if found:
+        return found
+    return [Decimal(n) for n in _BARE_SUM.findall((text or "").lower()[:500])]
+
+
+def opening_slots(
+    catalog: Catalog, situation: str, entities: Iterable[Entity], text: str = ""
+) -> dict[str, str | None]:
     """Slots for a new case from the customer's first message, so the form does not ask
     again for what they already said. Facts of a previous case are cleared."""
     entities = list(entities)
     asked = slots_to_ask(catalog, situation)
-    slots: dict[str, Optional[str]] = {slot: None for slot in ("order_id",) + FACT_SLOTS}
-    slots["order_id"] = value_for_slot("order_id", entities)
-    # One amount in the opening message is the one money fact this situation asks for.
-    money_slot = next((s for s in asked if s in MONEY_SLOTS), None)
+    slots: dict[str, str | None] = dict.fromkeys(("order_id",) + FACT_SLOTS)
+    slots["order_id"] = value_for_slot("order_id", entities) or (
+        order_in_text(text) if re.search(r"\b(?:order|mg|#)", text or "", re.I) else None
+    )
+    # One amount in the opening message is the one money fact this situation asks for; a price
+    # drop told as two prices ("I paid 349, now it's 299") is their difference.
+    money_slot = next((s for s in MONEY_SLOTS if s in needed_facts(catalog, situation)), None)
     if money_slot:
-        slots[money_slot] = value_for_slot(money_slot, entities)
+        sums = sums_in(text, entities) if text else [Decimal(e.value) for e in entities if e.entity == "amount"]
+        if money_slot == "price_difference" and len(sums) == 2 and sums[0] != sums[1]:
+            slots[money_slot] = str(abs(sums[0] - sums[1]))
+        else:
+            slots[money_slot] = value_for_slot(money_slot, entities) or (str(sums[0]) if len(sums) == 1 else None)
     if "outage_hours" in asked:
         slots["outage_hours"] = value_for_slot("outage_hours", entities)
     return slots
 
 
-def weekly_amount(entities: Iterable[Entity]) -> Optional[str]:
-    """"I can do 100 a month" is about 23 a week; per fortnight, halved. Rounded down to cents
+def weekly_amount(entities: Iterable[Entity]) -> str | None:
+    """ "I can do 100 a month" is about 23 a week; per fortnight, halved. Rounded down to cents
     so the plan never asks for more than the customer said."""
     from decimal import ROUND_FLOOR
 
@@ -208,7 +239,7 @@ def weekly_amount(entities: Iterable[Entity]) -> Optional[str]:
     return str((Decimal(amount) / weeks).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
 
 
-def asked_amount(entities: Iterable[Entity], text: str) -> tuple[Optional[str], Optional[str]]:
+def asked_amount(entities: Iterable[Entity], text: str) -> tuple[str | None, str | None]:
     """(amount, percent) from the customer's answer to "what would be fair?". A bare number
     counts as money here ("I think 20 would be fair"), because the question was about money."""
     entities = list(entities)

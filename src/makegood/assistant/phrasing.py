@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from makegood.money import fmt
 from makegood.policy import Option, Plan
 
@@ -28,7 +30,7 @@ def params(option: Option) -> dict[str, str]:
         return {"amount": "", "days": ""}
     if option.kind == "days":
         return {"days": str(option.size), "amount": ""}
-    return {"amount": fmt(option.size), "days": ""}
+    return {"amount": fmt(Decimal(option.size)), "days": ""}
 
 
 def _name(remedy: str) -> str:
