@@ -27,9 +27,13 @@ def engine_throughput(seconds: float = 3.0) -> dict:
     cases = [Case.build(catalog, s, f) for s, f in CASES]
     tiers = Tier.ordered()
     results = {}
-    for name, call in (("options", lambda c, t: options(catalog, c, t)),
-                       ("check", lambda c, t: check(catalog, c, "store_credit" if c.situation != "fee_dispute"
-                                                    else "fee_waiver", None, t))):
+    for name, call in (
+        ("options", lambda c, t: options(catalog, c, t)),
+        (
+            "check",
+            lambda c, t: check(catalog, c, "store_credit" if c.situation != "fee_dispute" else "fee_waiver", None, t),
+        ),
+    ):
         n, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:
             for case in cases:
@@ -40,9 +44,16 @@ def engine_throughput(seconds: float = 3.0) -> dict:
 
 
 def _proposal(conversation: str, i: int) -> ProposalIn:
-    return ProposalIn(conversation_id=conversation, turn_key=f"t{i}", situation="damaged_item",
-                      policy_version="bench", tier_required="self_service", channel="bench",
-                      facts={"order_value": "129.00"}, options_offered=[{"remedy": "store_credit", "size": "30.00"}])
+    return ProposalIn(
+        conversation_id=conversation,
+        turn_key=f"t{i}",
+        situation="damaged_item",
+        policy_version="bench",
+        tier_required="self_service",
+        channel="bench",
+        facts={"order_value": "129.00"},
+        options_offered=[{"remedy": "store_credit", "size": "30.00"}],
+    )
 
 
 def ledger_throughput(url: str, writers: int, per_writer: int) -> dict:
@@ -69,9 +80,15 @@ def ledger_throughput(url: str, writers: int, per_writer: int) -> dict:
     stored = sum(len(ledger.list(conversation_id=f"bench-{run_id}-{w}", limit=per_writer + 1)) for w in range(writers))
     report = ledger.verify()
     ledger.dispose()
-    return {"writers": writers, "writes": writers * per_writer, "stored": stored, "errors": len(errors),
-            "first_error": errors[0] if errors else None, "writes_per_second": round(writers * per_writer / elapsed, 1),
-            "chain_ok": report.ok}
+    return {
+        "writers": writers,
+        "writes": writers * per_writer,
+        "stored": stored,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "writes_per_second": round(writers * per_writer / elapsed, 1),
+        "chain_ok": report.ok,
+    }
 
 
 def sqlite_url() -> str:

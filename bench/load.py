@@ -39,10 +39,16 @@ def prepare_orders(database_url: str, count: int) -> list[str]:
         return [o.id for o in orders]
     finally:
         engine.dispose()
+
+
 # Turns that run no custom action: NLU + dialogue policy + a templated response. This is
 # the framework's own floor, on the same server and the same NLU pipeline.
-FLOOR_TURNS = ["how long do I have to return something I bought?", "what are your opening hours?",
-               "hello there", "are you a bot?"]
+FLOOR_TURNS = [
+    "how long do I have to return something I bought?",
+    "what are your opening hours?",
+    "hello there",
+    "are you a bot?",
+]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -55,8 +61,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def summary(ms: list[float]) -> dict:
-    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
-            "p99_ms": round(percentile(ms, 99), 1), "mean_ms": round(statistics.fmean(ms), 1) if ms else None}
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else None,
+    }
 
 
 @dataclass
@@ -68,12 +79,16 @@ class Run:
     seconds: float = 0.0
 
 
-async def _turn(session: aiohttp.ClientSession, url: str, sender: str, text: str, out: list[float], run: Run,
-                expect: str = "") -> None:
+async def _turn(
+    session: aiohttp.ClientSession, url: str, sender: str, text: str, out: list[float], run: Run, expect: str = ""
+) -> None:
     started = time.perf_counter()
     try:
-        async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                                timeout=aiohttp.ClientTimeout(total=120)) as response:
+        async with session.post(
+            f"{url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            timeout=aiohttp.ClientTimeout(total=120),
+        ) as response:
             body = await response.json()
             if response.status != 200:
                 run.errors.append(f"{sender}: HTTP {response.status}")
@@ -91,13 +106,15 @@ async def _conversation(session, url: str, run: Run, label: str, with_floor: boo
     run.senders.append(sender)
     if with_floor:
         await _turn(session, url, sender, FLOOR_TURNS[len(run.senders) % len(FLOOR_TURNS)], run.floor_turns, run)
-    await _turn(session, url, sender, CASE_OPENING.format(order=order), run.case_turns, run,
-                expect="Here's what I can do")
+    await _turn(
+        session, url, sender, CASE_OPENING.format(order=order), run.case_turns, run, expect="Here's what I can do"
+    )
     await _turn(session, url, sender, CASE_PICK, run.case_turns, run, expect="Done")
 
 
-def conversations(url: str, database_url: str, count: int, concurrency: int, label: str,
-                  with_floor: bool = False) -> Run:
+def conversations(
+    url: str, database_url: str, count: int, concurrency: int, label: str, with_floor: bool = False
+) -> Run:
     """`count` case conversations, `concurrency` at once, each a new customer's (prepared first,
     outside the measurement)."""
     orders = prepare_orders(database_url, count)
@@ -110,9 +127,11 @@ async def _conversations(url: str, orders: list[str], concurrency: int, label: s
     connector = aiohttp.TCPConnector(limit=concurrency)
     started = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def one(i: int) -> None:
             async with limit:
                 await _conversation(session, url, run, f"{label}{i}", with_floor, orders[i])
+
         await asyncio.gather(*(one(i) for i in range(len(orders))))
     run.seconds = time.perf_counter() - started
     return run
@@ -122,6 +141,12 @@ async def floor_only(url: str, count: int) -> list[float]:
     run = Run()
     async with aiohttp.ClientSession() as session:
         for i in range(count):
-            await _turn(session, url, f"bench-floor-{uuid.uuid4().hex[:8]}", FLOOR_TURNS[i % len(FLOOR_TURNS)],
-                        run.floor_turns, run)
+            await _turn(
+                session,
+                url,
+                f"bench-floor-{uuid.uuid4().hex[:8]}",
+                FLOOR_TURNS[i % len(FLOOR_TURNS)],
+                run.floor_turns,
+                run,
+            )
     return run.floor_turns

@@ -1,15 +1,18 @@
-"""`make bench`: detection quality, speed and scale, side by side with baselines, measured in
-one run on this machine. Writes docs/benchmarks.md, docs/benchmarks.json and docs/charts/*.png.
+"""`make bench`: detection quality (four models, two test sets), the conversation pass rate,
+speed and scale, measured in one run on this machine. Writes docs/benchmarks.md,
+docs/benchmarks.json, docs/nlu-results.md, docs/nlu-results.json and docs/charts/*.png
+(the conversation set's own test writes docs/conversation-results.md and .json).
 
-    python -m bench.run            # the full run (under 20 minutes on 2 cores)
-    python -m bench.run --smoke    # a tiny run of every phase, used by the test suite
+    python -m bench.run            # the full run (under 30 minutes on 2 cores)
+    python -m bench.run --smoke    # a tiny run of every phase, used by the test suite: it never
+                                   # trains (DIET only from the models/bench/ cache), samples the
+                                   # NLU sets, does not run the conversation set, writes to a temp dir
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -31,10 +34,25 @@ def say(message: str) -> None:
 
 
 def machine() -> dict:
-    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")), 0) if Path("/proc/meminfo").exists() else 0
-    return {"cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1), "arch": platform.machine(),
-            "python": platform.python_version(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    mem_kb = (
+        next(
+            (
+                int(line.split()[1])
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal:")
+            ),
+            0,
+        )
+        if Path("/proc/meminfo").exists()
+        else 0
+    )
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "arch": platform.machine(),
+        "python": platform.python_version(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 def measure_training(out_dir: Path) -> dict:
@@ -42,87 +60,166 @@ def measure_training(out_dir: Path) -> dict:
     started = time.perf_counter()
     # A cache directory of its own: Rasa would otherwise reuse trained components from .rasa/.
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_CACHE_DIRECTORY": str(out_dir / "cache")}
-    result = subprocess.run([str(Path(sys.executable).parent / "rasa"), "train", "--domain", "rasa_project/domain",
-                             "--config", "rasa_project/config.yml", "--data", "data", "--out", str(out_dir),
-                             "--fixed-model-name", "bench"], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "rasa"),
+            "train",
+            "--domain",
+            "rasa_project/domain",
+            "--config",
+            "rasa_project/config.yml",
+            "--data",
+            "data",
+            "--out",
+            str(out_dir),
+            "--fixed-model-name",
+            "bench",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 1), "ok": result.returncode == 0,
-            "error": None if result.returncode == 0 else result.stderr[-2000:]}
+    return {
+        "seconds": round(seconds, 1),
+        "ok": result.returncode == 0,
+        "error": None if result.returncode == 0 else result.stderr[-2000:],
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no training, no files in docs/")
-    parser.add_argument("--out", default=str(ROOT / "docs"), help="where benchmarks.md/json and charts go")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, no training, no conversation set, no files in docs/"
+    )
+    parser.add_argument("--out", help="where the reports and charts go (default: docs/; a temp dir with --smoke)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
 
-    from bench import core, load, quality, report
+    from bench import conversations, core, load, quality, report
     from tests.support.servers import MODEL, Servers, peak_memory_mb
 
-    out = Path(tempfile.mkdtemp(prefix="makegood-bench-out-")) if args.smoke else Path(args.out)
-    sizes = {"latency_conversations": 4, "floor_turns": 4, "load_conversations": 6, "load_concurrency": 3,
-             "scaling": [1, 3], "ledger_writes": 20, "engine_seconds": 0.3} if args.smoke else \
-            {"latency_conversations": 60, "floor_turns": 120, "load_conversations": 200, "load_concurrency": 50,
-             "scaling": [1, 10, 50, 100], "ledger_writes": 200, "engine_seconds": 3.0}
+    out = (
+        Path(args.out)
+        if args.out
+        else (Path(tempfile.mkdtemp(prefix="makegood-bench-out-")) if args.smoke else ROOT / "docs")
+    )
+    sizes = (
+        {
+            "latency_conversations": 4,
+            "floor_turns": 4,
+            "load_conversations": 6,
+            "load_concurrency": 3,
+            "scaling": [1, 3],
+            "ledger_writes": 20,
+            "engine_seconds": 0.3,
+        }
+        if args.smoke
+        else {
+            "latency_conversations": 60,
+            "floor_turns": 120,
+            "load_conversations": 200,
+            "load_concurrency": 50,
+            "scaling": [1, 10, 50, 100],
+            "ledger_writes": 200,
+            "engine_seconds": 3.0,
+        }
+    )
     results: dict = {"machine": machine(), "smoke": args.smoke, "sizes": sizes}
     total = time.perf_counter()
 
-    say("1/7 core throughput: policy engine and ledger writes")
+    say("1/8 core throughput: policy engine and ledger writes")
     results["engine"] = core.engine_throughput(sizes["engine_seconds"])
-    results["ledger"] = {"sqlite": [core.ledger_throughput(core.sqlite_url(), w, sizes["ledger_writes"] // w)
-                                    for w in sizes["scaling"]]}
+    results["ledger"] = {
+        "sqlite": [core.ledger_throughput(core.sqlite_url(), w, sizes["ledger_writes"] // w) for w in sizes["scaling"]]
+    }
     pg = core.postgres_url()
-    results["ledger"]["postgresql"] = ([core.ledger_throughput(pg, w, sizes["ledger_writes"] // w)
-                                        for w in sizes["scaling"]] if pg else None)
+    results["ledger"]["postgresql"] = (
+        [core.ledger_throughput(pg, w, sizes["ledger_writes"] // w) for w in sizes["scaling"]] if pg else None
+    )
 
-    say("2/7 detection quality on the held-out set: Makegood vs TF-IDF + logistic regression")
-    results["quality"] = quality.run(MODEL)
+    say(
+        "2/8 detection quality: " + ", ".join(quality.MODELS.values()) + "; on the independent set and the "
+        "older held-out set" + (" (samples of each: smoke run)" if args.smoke else "")
+    )
+    results["quality"] = quality.run(MODEL, smoke=args.smoke, say=say)
 
-    say("3/7 starting the actions server, the Rasa server and the desk")
+    say("3/8 starting the actions server, the Rasa server and the desk")
     work = Path(tempfile.mkdtemp(prefix="makegood-bench-"))
-    servers = Servers(workdir=work, database_url=f"sqlite:///{work / 'bench.db'}",
-                      desk=(ROOT / "src" / "makegood" / "desk" / "__main__.py").exists())
+    servers = Servers(
+        workdir=work,
+        database_url=f"sqlite:///{work / 'bench.db'}",
+        desk=(ROOT / "src" / "makegood" / "desk" / "__main__.py").exists(),
+    )
     servers.start()
     try:
         rasa = servers.urls["rasa"]
-        say("4/7 bot turn latency vs the framework floor (turns with no custom action)")
+        say("4/8 bot turn latency vs the framework floor (turns with no custom action)")
         # Warm-up, unmeasured: the first turns load lazily built pieces (spaCy in the actions
         # server, the catalog, database connections) that a running service has long since loaded.
         asyncio.run(load.floor_only(rasa, 4))
         load.conversations(rasa, servers.database_url, 3, 1, "warm")
         floor = asyncio.run(load.floor_only(rasa, sizes["floor_turns"]))
         sequential = load.conversations(rasa, servers.database_url, sizes["latency_conversations"], 1, "seq")
-        results["latency"] = {"custom_action_turns": load.summary(sequential.case_turns),
-                              "floor_turns": load.summary(floor), "errors": sequential.errors[:5]}
+        results["latency"] = {
+            "custom_action_turns": load.summary(sequential.case_turns),
+            "floor_turns": load.summary(floor),
+            "errors": sequential.errors[:5],
+        }
 
-        say("5/7 copilot latency")
+        say("5/8 copilot latency")
         results["copilot"] = report.copilot_latency(servers, 10 if args.smoke else 200)
 
-        say(f"6/7 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
-        heavy = load.conversations(rasa, servers.database_url, sizes["load_conversations"], sizes["load_concurrency"],
-                                   "load")
+        say(f"6/8 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
+        heavy = load.conversations(
+            rasa, servers.database_url, sizes["load_conversations"], sizes["load_concurrency"], "load"
+        )
         ledger = servers_ledger(servers)
-        logged = sum(1 for s in heavy.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted")
-        results["load"] = {"conversations": len(heavy.senders), "turns": len(heavy.case_turns),
-                           "seconds": round(heavy.seconds, 1),
-                           "turns_per_second": round(len(heavy.case_turns) / heavy.seconds, 1),
-                           **load.summary(heavy.case_turns), "errors": len(heavy.errors),
-                           "first_errors": heavy.errors[:5], "accepted_proposals_in_ledger": logged,
-                           "expected_proposals": len(heavy.senders)}
+        logged = sum(
+            1 for s in heavy.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted"
+        )
+        results["load"] = {
+            "conversations": len(heavy.senders),
+            "turns": len(heavy.case_turns),
+            "seconds": round(heavy.seconds, 1),
+            "turns_per_second": round(len(heavy.case_turns) / heavy.seconds, 1),
+            **load.summary(heavy.case_turns),
+            "errors": len(heavy.errors),
+            "first_errors": heavy.errors[:5],
+            "accepted_proposals_in_ledger": logged,
+            "expected_proposals": len(heavy.senders),
+        }
 
-        say("7/7 how latency grows with concurrent conversations")
+        say("7/8 how latency grows with concurrent conversations")
         results["scaling"] = []
         for n in sizes["scaling"]:
             r = load.conversations(rasa, servers.database_url, max(n, 2 * n if not args.smoke else n), n, f"scale{n}-")
-            results["scaling"].append({"concurrency": n, **load.summary(r.case_turns), "errors": len(r.errors),
-                                       "turns_per_second": round(len(r.case_turns) / r.seconds, 1)})
+            results["scaling"].append(
+                {
+                    "concurrency": n,
+                    **load.summary(r.case_turns),
+                    "errors": len(r.errors),
+                    "turns_per_second": round(len(r.case_turns) / r.seconds, 1),
+                }
+            )
         results["memory_mb"] = {name: peak_memory_mb(proc.pid) for name, proc in servers.procs.items()}
         ledger.dispose()
     finally:
         servers.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+    if args.smoke:
+        say("8/8 the independent conversation set: not run in a smoke run (reading the last figure on file)")
+        results["conversations"] = conversations.last_on_file()
+    else:
+        say("8/8 the independent conversation set, end to end (its test starts its own servers; a few minutes)")
+        results["conversations"] = conversations.run()
+        conv = results["conversations"]
+        say(
+            f"  {conv.get('passed', '?')} of {conv.get('checks', '?')} checks passed (exit {conv['returncode']}, "
+            f"{conv['seconds']:.0f} s)"
+        )
 
     if not args.smoke:
         say("training time: a full `rasa train` from scratch")

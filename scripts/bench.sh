@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: the full benchmark (not part of make test, which runs a smoke-sized one).
+# `make bench`: the full benchmark (not part of make test, which runs a smoke-sized one). Writes
+# docs/benchmarks.md + .json, docs/nlu-results.md + .json and docs/charts/; runs the independent
+# conversation set (whose test writes docs/conversation-results.*); trains the landed DIET model
+# into models/bench/ only when its config or data/nlu changed.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"

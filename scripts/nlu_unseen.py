@@ -4,7 +4,9 @@ That set was written by someone who never saw data/: the 12 situations plus one 
 `not_exception`, for ordinary messages. Every predicted intent that is not a situation
 (greet, ask_product, nlu_fallback, a clarifying question, ...) counts as `not_exception`:
 what matters to a customer is whether the bot opens the right case, or none.
-Writes docs/nlu-unseen.md and .json. Nothing here feeds training: read it, never tune to it.
+Writes docs/nlu-unseen.md and .json (run by `make test`). Scoring is bench/nlu_scoring.py's, shared
+with `make bench`, whose four-model comparison on this set is docs/nlu-results.md. Nothing here
+feeds training: read it, never tune to it.
 """
 
 from __future__ import annotations
@@ -18,24 +20,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nlu_report import load_examples, per_label_table, predict, score, situation_ids  # noqa: E402 - the sibling script, run as a script
-
-NOT_EXCEPTION = "not_exception"
-
-
-def coarse(intent: str, situations: tuple[str, ...]) -> str:
-    return intent if intent in situations else NOT_EXCEPTION
-
-
-def resolved(raw: str, truth: str, situations: tuple[str, ...]) -> str:
-    """What the customer ends up with when the bot asks "is it A or B?" and the customer taps the
-    true one: the truth if it is among the buttons, else the first candidate (a wrong case).
-    Any other prediction is read as `coarse` reads it."""
-    if raw.startswith("clarify:"):
-        candidates = raw.split(":", 1)[1].split("|")
-        return truth if truth in candidates else coarse(candidates[0], situations)
-    return coarse(raw, situations)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.nlu_scoring import coarse, load_examples, per_label_table, predict, resolved, score, situation_ids
 
 
 def markdown(result: dict, errors: list[dict], meta: dict) -> str:
@@ -46,16 +32,22 @@ def markdown(result: dict, errors: list[dict], meta: dict) -> str:
         f"`{meta['test']}` ({result['examples']} messages written by a helper who never saw `data/`; "
         "every non-situation prediction counts as `not_exception`).",
         "",
-        "Two readings: *first reply* counts a clarifying question (\"is it A or B?\") as no answer; "
+        'Two readings: *first reply* counts a clarifying question ("is it A or B?") as no answer; '
         "*after clarifying* credits it when the true situation is one of its two buttons (the customer "
         f"taps it), and counts it as the first candidate when it is not. Clarifying questions asked: "
         f"{result['clarifying_questions']} of {result['examples']}.",
         "",
-        "| figure | first reply | after clarifying |", "|---|---|---|",
-        *[f"| {name} | {result[key]:.3f} | {result['after_clarifying'][key]:.3f} |"
-          for name, key in (("accuracy", "intent_accuracy"), ("macro-F1 (the 12 situations)", "situation_macro_f1"),
-                            ("exception-vs-not precision", "exception_precision"),
-                            ("exception-vs-not recall", "exception_recall"))],
+        "| figure | first reply | after clarifying |",
+        "|---|---|---|",
+        *[
+            f"| {name} | {result[key]:.3f} | {result['after_clarifying'][key]:.3f} |"
+            for name, key in (
+                ("accuracy", "intent_accuracy"),
+                ("macro-F1 (the 12 situations)", "situation_macro_f1"),
+                ("exception-vs-not precision", "exception_precision"),
+                ("exception-vs-not recall", "exception_recall"),
+            )
+        ],
     ]
     lines += per_label_table(result["per_intent"], "label")
     lines += ["", f"## Every miss ({len(errors)})", "", "| text | expected | predicted (raw intent) |", "|---|---|---|"]
@@ -80,22 +72,32 @@ def main() -> int:
     truth = [coarse(i, situations) for _, i in examples]
     predicted = [coarse(p, situations) for p, _ in predictions]
     result = score(truth, predicted)
-    after = score(truth, [resolved(raw, e, situations) for e, (raw, _) in zip(truth, predictions)])
-    result["after_clarifying"] = {k: after[k] for k in ("intent_accuracy", "situation_macro_f1",
-                                                        "exception_precision", "exception_recall")}
+    after = score(truth, [resolved(raw, e, situations) for e, (raw, _) in zip(truth, predictions, strict=True)])
+    result["after_clarifying"] = {
+        k: after[k] for k in ("intent_accuracy", "situation_macro_f1", "exception_precision", "exception_recall")
+    }
     result["clarifying_questions"] = sum(1 for raw, _ in predictions if raw.startswith("clarify:"))
-    errors = [{"text": t, "expected": e, "predicted": p, "raw": raw, "confidence": c}
-              for (t, _), e, p, (raw, c) in zip(examples, truth, predicted, predictions) if e != p]
-    meta = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": f"{os.cpu_count()} cores, {platform.machine()}", "model": args.model, "test": args.test}
+    errors = [
+        {"text": t, "expected": e, "predicted": p, "raw": raw, "confidence": c}
+        for (t, _), e, p, (raw, c) in zip(examples, truth, predicted, predictions, strict=True)
+        if e != p
+    ]
+    meta = {
+        "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}",
+        "model": args.model,
+        "test": args.test,
+    }
     out = Path(args.out)
     out.write_text(markdown(result, errors, meta), encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps({**meta, **result, "errors": errors}, indent=2), encoding="utf-8")
     a = result["after_clarifying"]
-    print(f"independent NLU set ({result['examples']} messages): situations macro-F1 "
-          f"{result['situation_macro_f1']:.3f} ({a['situation_macro_f1']:.3f} after clarifying), exception "
-          f"precision {result['exception_precision']:.3f} ({a['exception_precision']:.3f}), recall "
-          f"{result['exception_recall']:.3f} ({a['exception_recall']:.3f}), {len(errors)} first-reply misses -> {out}")
+    print(
+        f"independent NLU set ({result['examples']} messages): situations macro-F1 "
+        f"{result['situation_macro_f1']:.3f} ({a['situation_macro_f1']:.3f} after clarifying), exception "
+        f"precision {result['exception_precision']:.3f} ({a['exception_precision']:.3f}), recall "
+        f"{result['exception_recall']:.3f} ({a['exception_recall']:.3f}), {len(errors)} first-reply misses -> {out}"
+    )
     return 0
 
 

@@ -1,8 +1,11 @@
 """`make bench` is not part of `make test`, but its harness is: a smoke-sized run of every
-phase must finish, and it must find zero errors and zero lost proposals."""
+phase must finish, and it must find zero errors and zero lost proposals. The smoke run never
+trains (the landed DIET model only from the models/bench/ cache), scores samples of both NLU
+sets with the other three models, and reads the conversation pass rate instead of running the set."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -13,9 +16,23 @@ from tests.support.servers import ROOT
 pytestmark = pytest.mark.e2e
 
 
-def test_bench_harness_smoke_run():
-    result = subprocess.run([sys.executable, "-m", "bench.run", "--smoke"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=1200)
+def test_bench_harness_smoke_run(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "7/7 how latency grows" in result.stdout and "done in" in result.stdout
+    assert "7/8 how latency grows" in result.stdout and "done in" in result.stdout
+    assert "8/8 the independent conversation set: not run in a smoke run" in result.stdout
+    assert "training the landed DIET model" not in result.stdout  # a smoke run never trains
     assert "problem:" not in result.stdout
+
+    nlu = json.loads((tmp_path / "nlu-results.json").read_text(encoding="utf-8"))
+    assert set(nlu["sets"]) == {"independent", "held_out"}
+    for entry in nlu["sets"].values():
+        assert {"makegood", "tfidf_lr", "minilm_lr"} <= set(entry["scores"])
+    for name in ("benchmarks.md", "nlu-results.md", "charts/confusion_independent.png", "charts/situation_f1.png"):
+        assert (tmp_path / name).is_file(), name
