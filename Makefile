@@ -55,6 +55,7 @@ $(MODEL): $(STAMP) $(MODEL_INPUTS)
 validate: setup
 	@source scripts/env.sh && rasa data validate --domain rasa_project/domain --config rasa_project/config.yml --data data --fail-on-warnings
 	@source scripts/env.sh && makegood stories check data
+	@source scripts/env.sh && makegood project check
 
 shell: setup $(MODEL)
 	@scripts/shell.sh

@@ -35,6 +35,7 @@ echo "rasa data validate: ok"
 
 step "4/8 story files against the policy catalog"
 makegood stories check data
+makegood project check
 
 step "5/8 trained model (retrained only when the data changed)"
 make --no-print-directory models/makegood.tar.gz

@@ -624,6 +624,29 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         stories, "check", cmd_stories_check, "check that stories offer nothing beyond the bot's authority"
     ).add_argument("paths", nargs="*", default=["data"])
+
+    situation = sub.add_parser("situation", help="situations taught by data").add_subparsers(dest="sub", required=True)
+    p = add(situation, "new", cmd_situation_new, "scaffold a new situation: catalog, NLU, domain and opening rule")
+    p.add_argument("id", help="the situation id, snake_case (also the intent name), e.g. warranty_claim")
+    p.add_argument("--description", help="one line: what went wrong for the customer")
+    p.add_argument(
+        "--policy-dir",
+        help="the policy directory to add it to (default: the configured one; with --project-root, ROOT/policy)",
+    )
+    p.add_argument("--project-root", help="where data/ and rasa_project/domain/ are (default: the repository root)")
+    project = sub.add_parser("project", help="the project as a whole").add_subparsers(dest="sub", required=True)
+    p = add(
+        project, "check", cmd_project_check, "check that catalog, domain, NLU data and rules agree (exit 1 when not)"
+    )
+    p.add_argument(
+        "--project-root",
+        help="the project's root (default: the repository root); its policy is ROOT/policy unless --policy",
+    )
+    p.add_argument("--data", help="the training data directory (default: ROOT/data)")
+    p.add_argument("--domain", help="the domain file or directory (default: ROOT/rasa_project/domain)")
+    p.add_argument(
+        "--min-examples", type=_count(), default=None, help="real NLU examples each situation needs (default 5)"
+    )
     return parser
 
 
@@ -687,6 +710,78 @@ def cmd_stories_check(args):
             )
             if r["ok"]
             else f"{len(r['problems'])} story step(s) offer what the policy does not allow the bot:\n"
+            + "\n".join(f"  {p}" for p in r["problems"])
+        ),
+    )
+    if problems:
+        sys.exit(1)
+
+
+# -- situations taught by data ------------------------------------------------------------------
+def _layout(args: argparse.Namespace, policy: str | None):
+    """The project's pieces. An explicit --project-root brings its own policy (ROOT/policy) unless
+    one is named: a scaffold must never write its catalog entry into another checkout's policy."""
+    from makegood.config import project_root
+    from makegood.projectcheck import Layout
+
+    root = Path(args.project_root) if args.project_root else project_root()
+    if args.project_root and not root.is_dir():
+        raise MakegoodError(f"--project-root {args.project_root}: not a directory")
+    if policy is None and args.project_root:
+        policy = str(root / "policy")
+    data = getattr(args, "data", None)
+    domain = getattr(args, "domain", None)
+    return Layout.of(
+        root,
+        policy=Path(_policy_path(policy)),
+        data=Path(data) if data else None,
+        domain=Path(domain) if domain else None,
+    )
+
+
+def cmd_situation_new(args):
+    from makegood.scaffold import new_situation
+
+    layout = _layout(args, args.policy_dir or args.policy)
+    done = new_situation(layout, args.id, args.description)
+    files = [layout.show(f) for f in done.files]
+    result = {"ok": True, "situation": done.situation, "files": files}
+    _emit(
+        args,
+        result,
+        lambda r: "\n".join(
+            [f"ok: scaffolded situation {r['situation']}; wrote:", *(f"  {f}" for f in r["files"])]
+            + [
+                "next:",
+                "  1. fill in every TODO in those files: the description, the facts it needs, the remedies and",
+                "     caps; real NLU examples (at least 5); the apology and the clarify wording",
+                "  2. make validate   (fails, naming each TODO, until they are all filled in)",
+                "  3. make train",
+            ]
+        ),
+    )
+
+
+def cmd_project_check(args):
+    from makegood.policy import load_catalog
+    from makegood.projectcheck import MIN_EXAMPLES, check_project
+
+    layout = _layout(args, args.policy)
+    catalog = load_catalog(layout.policy)
+    problems = check_project(catalog, layout, args.min_examples or MIN_EXAMPLES)
+    result = {
+        "ok": not problems,
+        "situations": len(catalog.situations),
+        "policy_version": catalog.version,
+        "problems": [str(p) for p in problems],
+    }
+    _emit(
+        args,
+        result,
+        lambda r: (
+            f"ok: {r['situations']} situations agree across catalog, domain, NLU data and rules"
+            if r["ok"]
+            else f"{len(r['problems'])} problem(s): catalog, domain, NLU data and rules disagree:\n"
             + "\n".join(f"  {p}" for p in r["problems"])
         ),
     )
