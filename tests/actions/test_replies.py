@@ -197,3 +197,54 @@ def test_the_same_problem_told_again_with_a_choice_in_it_answers_the_offer(servi
     assert said(messages) == ["utter_resolution_confirmed", "utter_thank_customer"]
     [granted] = [p for p in services.ledger.list(conversation_id="conv-1") if p.status == "accepted"]
     assert granted.option_chosen["remedy"] == "replacement"
+
+
+def test_a_no_to_what_was_offered_instead_of_an_ask_goes_to_a_person(services, domain):
+    """The bot promised it: "If none of these is right, say so and I'll pass your case on"."""
+    from actions.resolution import ActionDeclineOffer
+
+    slots = offer(services, domain, "damaged_item", "MG-10422")
+    run(
+        ActionAcceptOffer(),
+        tracker(text="I want it replaced", intent="choose_option", slots=slots, user_turns=2),
+        domain,
+    )
+    messages, _ = run(
+        ActionDeclineOffer(),
+        tracker(text="none of those work for me", intent="deny", slots=slots, user_turns=3),
+        domain,
+    )
+    assert said(messages) == ["utter_handoff"]
+    assert [p.customer_ask for p in services.ledger.list(conversation_id="conv-1") if p.status == "pending"] == [
+        {"remedy": "replacement"}
+    ]
+
+
+def test_an_undelivered_order_is_not_a_late_return_and_its_demand_is_answered(services, domain):
+    """MG-10441 has not been delivered: days past the return window cannot be known, so it is
+    late; the 1249 asked for in the same message is answered at once, never forgotten."""
+    from actions.clarify import ActionClarifySituation
+
+    text = "my espresso machine order 10441 is two weeks late. I want my 1249 dollars back, all of it"
+    trk = tracker(text=text, intent="clarify_situation")
+    trk.latest_message["clarify_situation"] = {"candidates": ["late_delivery", "late_return"]}
+    messages, events = run(ActionClarifySituation(), trk, domain)
+    assert said(messages) == ["utter_late_delivery_apology"]
+    slots = slots_of(events)
+    messages, _ = run(ActionProposeResolution(), tracker(slots=slots), domain)
+    assert said(messages)[0] == "utter_beyond_authority" and messages[0]["asked"] == "$1,249"
+
+
+@pytest.mark.parametrize(
+    ("situation", "order"), [("late_delivery", "MG-10432"), ("late_return", "MG-10472")], ids=["not late", "in window"]
+)
+def test_a_case_with_nothing_wrong_is_answered_not_handed_over(services, domain, situation, order):
+    """MG-10432 is due in three days; MG-10472 was delivered three days ago. A person would have
+    nothing to decide: the customer hears why (the catalog's ordinary_when reason), nothing is
+    logged, and the case closes."""
+    messages, events = run(
+        ActionProposeResolution(), tracker(slots={"situation": situation, "order_id": order}), domain
+    )
+    assert said(messages) == ["utter_not_an_exception"] and messages[0]["reason"]
+    assert slots_of(events) == {"situation": None, "stage": None}
+    assert services.ledger.list(conversation_id="conv-1") == []

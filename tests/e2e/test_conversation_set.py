@@ -182,6 +182,9 @@ def _write(results, conversations: int) -> None:
         f"| checks passed | {passed} of {len(results)} ({passed / max(1, len(results)):.1%}) |",
         f"| conversations with every check passed | {whole} of {conversations} |",
         "",
+        "Why each kind of miss happens, and which ones are the bot's to fix: "
+        "[conversation-misses.md](conversation-misses.md).",
+        "",
         f"## Every failed check ({len(failed)})",
         "",
         "| conversation | turn | check | customer said | bot said |",

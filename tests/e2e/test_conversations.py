@@ -122,6 +122,33 @@ def test_missed_payment_becomes_a_weekly_plan(bot):
     assert chosen["remedy"] == "payment_plan" and chosen["weekly"] == "25.00" and chosen["weeks"] == 10
 
 
+def test_a_plan_asks_affordability_first_and_the_account_before_it_is_granted(bot):
+    sender = bot.new_sender("plan-anon")
+    replies = bot.say(sender, "I owe $300 and I can't pay it this month")
+    assert "How much do you think you can afford each week?" in joined(replies), replies
+    replies = bot.say(sender, "60 every fortnight")
+    assert "$30 a week for 10 weeks" in joined(replies), replies
+    replies = bot.say(sender, "ok")
+    assert "could you give me your order number" in joined(replies), replies
+    assert not [p for p in bot.proposals(sender) if p.status == "accepted"]  # nothing granted to nobody
+    replies = bot.say(sender, "MG-10421")
+    assert "Done" in joined(replies), replies
+    granted = latest(bot, sender, "accepted")
+    assert granted.customer_id == "C-1001" and granted.option_chosen["weekly"] == "30.00"
+
+
+def test_a_refused_remedy_is_not_granted_and_a_no_to_everything_reaches_a_person(bot):
+    sender = bot.new_sender("refuse")
+    bot.say(sender, "the dinner set from order MG-10422 arrived smashed to pieces")
+    replies = bot.say(sender, "I want it replaced, a voucher is no use to me")
+    text = joined(replies)
+    assert "A replacement is more than I can approve on my own" in text and "voucher" not in text, text
+    replies = bot.say(sender, "none of those work for me")
+    assert "passed your case to a colleague" in joined(replies), replies
+    assert latest(bot, sender, "pending").customer_ask == {"remedy": "replacement"}
+    assert not [p for p in bot.proposals(sender) if p.status == "accepted"]
+
+
 def test_a_demand_beyond_authority_gets_three_alternatives_then_a_person(bot):
     sender = bot.new_sender("beyond")
     bot.say(sender, "the dinner set from order MG-10422 arrived smashed to pieces")

@@ -392,3 +392,10 @@ def test_tier_parse():
     assert Tier.parse(" Supervisor ") is Tier.SUPERVISOR
     with pytest.raises(CaseError, match="unknown authority tier 'boss'; expected one of: self_service, agent, peer"):
         Tier.parse("boss")
+
+
+def test_an_ordinary_when_condition_must_say_what_the_customer_is_told():
+    def mutate(raw):
+        raw["situations"]["late_delivery"]["ordinary_when"] = [{"fact": "days_late", "max": 0}]
+
+    assert "situations.late_delivery.ordinary_when[0]: needs a `reason:`" in policy_error(mutate)

@@ -1043,3 +1043,22 @@ def test_plan_schedule_sums_to_the_debt_exactly(catalog, debt, weekly):
         if plan is not None:
             assert sum(plan.schedule) == Decimal(debt)
             assert all(Decimal(0) < p <= max(plan.weekly, plan.first_payment or 0) for p in plan.schedule)
+
+
+@pytest.mark.parametrize(
+    ("situation", "facts"),
+    [
+        ("late_delivery", {"order_value": 80, "days_late": 0}),
+        ("late_return", {"order_value": 80, "days_past_window": 0}),
+    ],
+    ids=["order not late yet", "return inside the window"],
+)
+def test_nothing_wrong_is_an_ordinary_answer_with_its_reason(catalog, situation, facts):
+    result = options(catalog, Case.build(catalog, situation, facts), SS)
+    assert result.offers == () and result.ordinary and "your" in result.ordinary
+
+
+def test_a_late_case_is_not_ordinary(catalog):
+    assert (
+        options(catalog, Case.build(catalog, "late_delivery", {"order_value": 80, "days_late": 3}), SS).ordinary is None
+    )

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from makegood.assistant.case_facts import (
+    DERIVED,
     MONEY_SLOTS,
     CaseContext,
     OrderNotFound,
@@ -95,6 +96,10 @@ class Assistant:
         except OrderNotFound as missing:
             return Reply(slots={"order_id": None}).say("utter_order_not_found", order_id=missing.order_id)
         found = options(self.s.catalog, ctx.case, BOT_TIER)
+        if found.ordinary:
+            # Nothing is wrong (an order not late yet, a return inside its window): say why, and
+            # close the case rather than hand a person something with no exception in it.
+            return Reply(slots={"situation": None, "stage": None}).say("utter_not_an_exception", reason=found.ordinary)
         if gave_up(turn.slots.get("fact_misses")) and (found.missing_facts or not ctx.order_id):
             # They tried and we could not use what they gave: a person takes it from here, with
             # everything said so far (never a loop of the same question).
@@ -157,9 +162,8 @@ class Assistant:
             # should know and does not (days past the return window of an undelivered parcel)
             # rules it out.
             askable = all(
-                self.s.catalog.facts[f].source == "conversation"
+                f not in DERIVED and f in self.s.catalog.facts and self.s.catalog.facts[f].source == "conversation"
                 for f in anyone.missing_facts
-                if f in self.s.catalog.facts
             )
             if anyone.offers or anyone.beyond or (anyone.missing_facts and askable):
                 fits.append(situation)
@@ -478,7 +482,10 @@ class Assistant:
             reading = self.read(turn, menu)
             if reading.kind in ("pick", "asks_other", "asks_amount"):
                 return self._answer(turn, proposal, menu, reading)
-        if turn.stage == "alternatives_offered" or (proposal.context or {}).get("alternatives_shown"):
+        context = proposal.context or {}
+        # A no to alternatives, or to what was offered instead of an ask beyond the bot's
+        # authority ("If none of these is right, say so and I'll pass your case on"): a person.
+        if turn.stage == "alternatives_offered" or context.get("alternatives_shown") or context.get("declined_ask"):
             return self.handoff(turn, reason="customer declined the alternatives")
         try:
             ctx = self._case(turn)

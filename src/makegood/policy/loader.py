@@ -475,7 +475,17 @@ class _Builder:
         self.only_keys(
             body,
             where,
-            {"description", "needs", "eligible", "remedies", "fair_ask", "fair_ask_remedy", "handoff", "handoff_tier"},
+            {
+                "description",
+                "needs",
+                "eligible",
+                "ordinary_when",
+                "remedies",
+                "fair_ask",
+                "fair_ask_remedy",
+                "handoff",
+                "handoff_tier",
+            },
         )
         handoff_tier, handoff_reason = self.situation_handoff(body, where)
         needs = tuple(
@@ -486,6 +496,10 @@ class _Builder:
             if fact not in facts:
                 raise self.fail(f"{where}.needs[{i}]", f"unknown fact {fact!r}")
         eligible = self.conditions(body.get("eligible", []), f"{where}.eligible", facts)
+        ordinary = self.conditions(body.get("ordinary_when", []), f"{where}.ordinary_when", facts)
+        for i, condition in enumerate(ordinary):
+            if not getattr(condition, "reason", ""):
+                raise self.fail(f"{where}.ordinary_when[{i}]", "needs a `reason:`, the sentence the customer is told")
         rules_raw = self.required(body, "remedies", where)
         if not isinstance(rules_raw, list) or not rules_raw:
             raise self.fail(f"{where}.remedies", "expected a non-empty list of remedy rules")
@@ -512,6 +526,7 @@ class _Builder:
             fair_ask_remedy=fair_ask_remedy,
             handoff_tier=handoff_tier,
             handoff_reason=handoff_reason,
+            ordinary=ordinary,
         )
 
     def situation_handoff(self, body: Mapping[str, Any], where: str) -> tuple[Tier | None, str]:

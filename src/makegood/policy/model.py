@@ -99,6 +99,9 @@ class Situation:
     fair_ask_remedy: str | None = None  # what a bare money ask means here
     handoff_tier: Tier | None = None  # who takes the case when nothing fits; None: the catalog's
     handoff_reason: str = ""  # said with that handoff
+    # When one of these holds, nothing is wrong (an order not late yet, a return inside its
+    # window): the customer is told the condition's reason, and no case is opened.
+    ordinary: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class OptionSet:
     handoff: Handoff | None
     ask_what_is_fair: bool = False
     rules_cited: tuple[str, ...] = field(default=())
+    ordinary: str | None = None  # the reason nothing is wrong (`ordinary_when`), when one holds
 
     @property
     def next_step(self) -> str:
@@ -223,6 +224,7 @@ def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
         handoff=handoff,
         ask_what_is_fair=situation.fair_ask and any(r.adjustable for r in situation.remedies),
         rules_cited=cited,
+        ordinary=next((c.describe() for c in situation.ordinary if c.evaluate(case.facts) is True), None),
     )
 
 
