@@ -75,6 +75,7 @@ BROKEN_NO_ORDER = "the plates arrived broken"
 CANT_PAY = "I can't make my payment this month, I owe $600"
 CANT_PAY_NO_AMOUNT = "I can't pay this month"
 FEE = "you charged me a $35 fee I never agreed to"
+NOT_LATE = "where is MG-10432? it should be here by now"
 
 NLU = FakeUnderstanding(
     {
@@ -84,6 +85,7 @@ NLU = FakeUnderstanding(
         CANT_PAY: ("missed_payment", 0.95),
         CANT_PAY_NO_AMOUNT: ("missed_payment", 0.9),
         FEE: ("fee_dispute", 0.9),
+        NOT_LATE: ("late_delivery", 0.9),
         "hello": ("greet", 0.99),
         "maybe it broke?": ("damaged_item", 0.3),
     }
@@ -582,3 +584,11 @@ def test_an_unreachable_or_failing_rasa_is_store_unavailable(rasa):
         RasaHttpUnderstanding(f"http://127.0.0.1:{rasa.server_port}").parse("hi")
     with pytest.raises(StoreUnavailable, match=r"the language model at http://127.0.0.1:1 is not reachable: "):
         RasaHttpUnderstanding("http://127.0.0.1:1", timeout=0.5).parse("hi")
+
+
+def test_an_order_that_is_not_late_tells_the_agent_there_is_nothing_to_fix(services):
+    """MG-10432 is due in three days: the agent sees the catalog's reason, not a handoff."""
+    s = ask(services, NOT_LATE)
+    assert s.in_authority == [] and s.handoff is None
+    assert s.phrasing["solve"].startswith("Good news: your order isn't late")
+    assert any(n.startswith("not an exception:") for n in s.notes)

@@ -337,6 +337,8 @@ def _phrasing(
     apologize = apologies().get(situation, GENERIC_APOLOGY)
     if situation == "missed_payment" and case.get("debt_amount") is not None:
         solve = AFFORD  # the plan is built from their answer (makegood.policy.plan_for)
+    elif found.ordinary:  # nothing is wrong (the catalog's ordinary_when): say why, offer nothing
+        solve = f"Good news: {found.ordinary}."
     elif in_authority:
         solve = f"Right now I can offer {in_authority[0]['text']}."
         if found.ask_what_is_fair:
@@ -502,14 +504,14 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
         blocked=[{"remedy": b.remedy, "rule": b.rule, "reason": b.reason} for b in found.blocked],
         missing_facts=missing,
         handoff=None
-        if found.offers or found.handoff is None
+        if found.offers or found.ordinary or found.handoff is None
         else {"tier": found.handoff.tier.value, "reason": found.handoff.reason},
         phrasing=_phrasing(catalog, ctx.case, found, in_authority, next_question),
         next_question=next_question,
         ask_what_is_fair=bool(found.ask_what_is_fair),
         policy_version=catalog.version,
         rules_cited=list(found.rules_cited),
-        notes=found_case.notes + notes,
+        notes=found_case.notes + notes + ([f"not an exception: {found.ordinary}"] if found.ordinary else []),
     )
 
 
