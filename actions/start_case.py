@@ -47,11 +47,15 @@ def case_events(tracker: Tracker, situation: str, text: str) -> list[dict[str, A
     ] + [SlotSet(k, v) for k, v in slots.items()]
 
 
-def open_case(dispatcher: CollectingDispatcher, tracker: Tracker, situation: str, text: str) -> list[dict[str, Any]]:
+def open_case(
+    dispatcher: CollectingDispatcher, tracker: Tracker, situation: str, text: str, order_id: str | None = None
+) -> list[dict[str, Any]]:
     """Open a case from an action rather than a rule (a typed answer to a clarifying
-    question): the same apology, the same slots, then the case form."""
+    question): the same apology, the same slots, then the case form. `order_id`: one the
+    latest message gave, when `text` is an earlier message."""
     dispatcher.utter_message(response=f"utter_{situation}_apology")
-    return case_events(tracker, situation, text) + [FollowupAction("case_form")]
+    kept = [SlotSet("order_id", order_id)] if order_id else []
+    return case_events(tracker, situation, text) + kept + [FollowupAction("case_form")]
 
 
 def problem_text(tracker: Tracker) -> str:

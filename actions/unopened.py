@@ -68,5 +68,4 @@ def assume_likelier(dispatcher: CollectingDispatcher, tracker: Tracker, domain: 
     situation = next(iter(tracker.get_slot("clarify_options")))
     order = value_for_slot("order_id", entities_of(tracker))
     dispatcher.utter_message(response="utter_assume_situation", situation=phrase(domain, situation))
-    events = open_case(dispatcher, tracker, situation, earlier_message(tracker) or "")
-    return events[:-1] + ([SlotSet("order_id", order)] if order else []) + events[-1:]
+    return open_case(dispatcher, tracker, situation, earlier_message(tracker) or "", order_id=order)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -256,7 +256,7 @@ class Assistant:
         if not order:
             return Reply().say("utter_ask_order_for_grant")
         try:
-            ctx = self._case(Turn(**{**turn.__dict__, "slots": {**turn.slots, "order_id": order}}))
+            ctx = self._case(replace(turn, slots={**turn.slots, "order_id": order}))
         except (OrderNotFound, CaseError):
             misses = int(float(turn.slots.get("fact_misses") or 0)) + 1
             if gave_up(misses):
