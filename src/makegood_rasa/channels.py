@@ -138,17 +138,33 @@ WAITING = (
 REFERENCE = re.compile(r"\bP-[23456789A-HJKMNP-Z]{6}\b")
 
 
-async def _no_reply(request: Request, sender: str) -> str:
+AGENT_METADATA = "makegood_agent"  # on bot events a person wrote from the desk (makegood.desk.rasa_api)
+
+
+def _person_is_there(tracker: Any) -> bool:
+    """A person from the desk has written since the conversation last paused."""
+    for event in reversed(tracker.events):
+        if getattr(event, "type_name", "") == "pause":
+            return False
+        if getattr(event, "type_name", "") == "bot" and (getattr(event, "metadata", None) or {}).get(AGENT_METADATA):
+            return True
+    return False
+
+
+async def _no_reply(request: Request, sender: str) -> str | None:
     """What to say when the turn said nothing. A chat waiting for a person (paused after a
     handoff) hears that its case is with a colleague, with its reference; any other silence is
     Rasa's answer to an unreachable actions server, and the customer hears to try again.
-    A customer is never left with nothing."""
+    A customer is never left with nothing, except by the person who now answers them in the
+    desk (None: say nothing, their reply is pushed to the chat page)."""
     try:
         agent = request.app.ctx.agent
         tracker = await agent.tracker_store.retrieve(sender) if agent and agent.tracker_store else None
     except Exception:  # noqa: BLE001 - the store is down too: the customer still gets an answer
         tracker = None
     if tracker is not None and tracker.is_paused():
+        if _person_is_there(tracker):
+            return None
         said = [e.text for e in tracker.events if getattr(e, "type_name", "") == "bot" and getattr(e, "text", None)]
         found = next((m.group(0) for text in reversed(said) for m in [REFERENCE.search(text)] if m), None)
         return WAITING.format(reference=f" (reference {found})" if found else "")
@@ -207,7 +223,9 @@ class RestChannel(RestInput):
         except Exception:  # a failing turn still answers with what was said so far
             logger.exception("rest: the turn for %s failed: %s", sender, copy.deepcopy(text)[:200])
         if not collector.messages:
-            collector.messages.append({"recipient_id": sender, "text": await _no_reply(request, sender)})
+            filler = await _no_reply(request, sender)
+            if filler:
+                collector.messages.append({"recipient_id": sender, "text": filler})
         return response.json(collector.messages)
 
 

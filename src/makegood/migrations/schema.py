@@ -13,8 +13,10 @@ from makegood.accounts import schema as accounts_schema
 from makegood.customers import schema as customers_schema
 from makegood.db import metadata
 from makegood.ledger import schema as ledger_schema
+from makegood.services import conversations as live_conversations_schema
+from makegood.services import feedback as feedback_schema
 
-SCHEMA_MODULES = (ledger_schema, customers_schema, accounts_schema)
+SCHEMA_MODULES = (ledger_schema, customers_schema, accounts_schema, live_conversations_schema, feedback_schema)
 
 
 def load_schema() -> MetaData:

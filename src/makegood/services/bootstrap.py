@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from makegood.policy import Catalog
+from makegood.services.conversations import LiveConversations
 from makegood.services.grants import GrantGuard
 
 
@@ -24,8 +25,16 @@ class Services:
     ledger: Any  # makegood.ledger.Ledger or a fake with the same methods
     customers: Any  # makegood.customers.CustomerStore
     today: Callable[[], date] = field(default=date.today)
+    # Whose chat is it (makegood.customers.identity / scoped): the token secret, and whether an
+    # anonymous chat may look orders up ("open", development only) or not ("required").
+    identity_secret: str | None = None
+    chat_identity: str = "required"
+    # The live inbox (makegood.services.conversations): on the ledger's database unless given.
+    conversations: Any = None
 
     def __post_init__(self) -> None:
+        if self.conversations is None and getattr(self.ledger, "engine", None) is not None:
+            self.conversations = LiveConversations(self.ledger.engine)
         # A ledger built without a guard (tests, tools) gets this wiring's: no way round the limits.
         if getattr(self.ledger, "on_grant", False) is None:
             self.ledger.on_grant = GrantGuard(self.catalog, self.customers, lambda: self.today())
@@ -45,7 +54,13 @@ def build_default_services() -> Services:
     catalog = load_catalog(settings.policy_path)
     ledger = Ledger.from_url(settings.database_url)
     customers = SqlCustomerStore(ledger.engine)
-    return Services(catalog=catalog, ledger=ledger, customers=customers)
+    return Services(
+        catalog=catalog,
+        ledger=ledger,
+        customers=customers,
+        identity_secret=settings.identity_secret,
+        chat_identity=settings.chat_identity,
+    )
 
 
 def get_services() -> Services:
