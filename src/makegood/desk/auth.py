@@ -23,7 +23,16 @@ COPILOT_ROLES = ("agent", "supervisor")
 REVIEW_ROLES = ("reviewer", "supervisor", "admin")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
-PUBLIC_EXACT = ("/login", "/health", "/chat", "/chat/send", "/favicon.ico")
+PUBLIC_EXACT = (
+    "/login",
+    "/health",
+    "/chat",
+    "/chat/send",
+    "/chat/upload",
+    "/chat/events",
+    "/chat/rating",
+    "/favicon.ico",
+)
 PUBLIC_PREFIXES = ("/static/",)
 
 

@@ -14,6 +14,10 @@ rules, then writes with `UPDATE proposals SET ..., version = version + 1
 WHERE id = :id AND version = :seen`. If someone else changed the proposal in between,
 no row matches and DecisionConflict tells the person to reload. Every decision bumps
 the version, so two agents co-signing at once cannot both count as "the first".
+
+Attachments. A customer's photo is recorded (`record_attachment`) with an `attachment_added`
+event in the same unit of work, so verify() covers it like any other row; the bytes themselves
+live outside the database (makegood.services.attachments), named by the sha256 recorded here.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from makegood.ledger.model import (
     APPROVED,
     LOGGABLE_STATUSES,
     OFFERED,
+    PENDING,
     Decision,
     Proposal,
     ProposalIn,
@@ -80,7 +85,8 @@ PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read al
 PUBLIC_ID_LENGTH = 6
 VERDICTS = ("upheld", "overturned")
 
-_TABLES = {"proposals": t.proposals, "decisions": t.decisions, "reviews": t.reviews}
+_TABLES = {"proposals": t.proposals, "decisions": t.decisions, "reviews": t.reviews, "attachments": t.attachments}
+OPEN_STATUSES = (OFFERED, PENDING)  # a case still being settled: where a photo the customer sends belongs
 
 
 def _now() -> datetime:
@@ -488,7 +494,100 @@ class Ledger:
             self._append(s, "review", row, "reviews", review_row, None, now)
             return self._proposal(s, row)
 
+    # -- attachments ------------------------------------------------------------------------------
+    def record_attachment(
+        self,
+        conversation_id: str,
+        sha256: str,
+        *,
+        media_type: str,
+        size: int,
+        width: int,
+        height: int,
+        before_commit: Callable[[], None] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Record a photo kept for a conversation, with its audit event; (row, created).
+
+        Idempotent on (conversation_id, sha256): the same photo again returns the row already
+        there with created=False and writes nothing. The row names the conversation's newest
+        open (offered or pending) proposal, if any. `before_commit` runs inside the transaction
+        after the audit event is appended, i.e. holding the chain lock: if it raises, nothing is
+        recorded.
+        """
+        conversation_id = str(conversation_id or "").strip()
+        if not conversation_id or len(conversation_id) > 128:
+            raise LedgerError("an attachment needs a conversation id of 1 to 128 characters")
+        if media_type not in t.ATTACHMENT_TYPES:
+            raise LedgerError(f"an attachment is one of {', '.join(t.ATTACHMENT_TYPES)}, not {media_type!r}")
+        where = (t.attachments.c.conversation_id == conversation_id, t.attachments.c.sha256 == sha256)
+        for _attempt in range(3):
+            try:
+                with unit_of_work(self._write) as s:
+                    found = s.execute(select(t.attachments).where(*where)).mappings().first()
+                    if found is not None:
+                        return dict(found), False
+                    open_case = s.execute(
+                        select(t.proposals.c.public_id)
+                        .where(
+                            t.proposals.c.conversation_id == conversation_id,
+                            t.proposals.c.status.in_(OPEN_STATUSES),
+                        )
+                        .order_by(t.proposals.c.created_at.desc(), t.proposals.c.id.desc())
+                        .limit(1)
+                    ).scalar()
+                    now = _now()
+                    pk = s.execute(
+                        insert(t.attachments).values(
+                            conversation_id=conversation_id,
+                            sha256=sha256,
+                            media_type=media_type,
+                            size=int(size),
+                            width=int(width),
+                            height=int(height),
+                            proposal_public_id=open_case,
+                            created_at=now,
+                        )
+                    ).inserted_primary_key[0]
+                    row = self._row(s, t.attachments, pk)
+                    # No proposal yet is normal (the photo may come first): the event then names none.
+                    self._append(s, "attachment_added", {"public_id": open_case or ""}, "attachments", row, None, now)
+                    if before_commit is not None:
+                        before_commit()
+                    return row, True
+            except IntegrityError:
+                continue  # the same photo from the same chat, a moment ago (PostgreSQL): read it back
+        raise LedgerError(f"could not record the photo for conversation {conversation_id!r}: it kept colliding")
+
+    def attachments(self, *, conversation_id: str | None = None, sha256: str | None = None) -> builtins.list[dict]:
+        """Attachment rows, oldest first, of one conversation and/or one sha256 (at least one)."""
+        if conversation_id is None and sha256 is None:
+            raise LedgerError("attachments are listed by conversation or by sha256")
+        query = select(t.attachments).order_by(t.attachments.c.id)
+        if conversation_id is not None:
+            query = query.where(t.attachments.c.conversation_id == conversation_id)
+        if sha256 is not None:
+            query = query.where(t.attachments.c.sha256 == sha256)
+        with unit_of_work(self._read) as s:
+            return [dict(row) for row in s.execute(query).mappings()]
+
+    def release_attachment_file(self, sha256: str, remove: Callable[[], None]) -> bool:
+        """Call `remove()` (which deletes the file named `sha256`) only if no attachment row
+        refers to it, holding the chain lock, so a concurrent `record_attachment` of the same
+        photo either committed first (and the file stays) or runs after (and puts it back)."""
+        with unit_of_work(self._write) as s:
+            self._lock_chain(s)
+            used = s.execute(select(t.attachments.c.id).where(t.attachments.c.sha256 == sha256).limit(1)).first()
+            if used is not None:
+                return False
+            remove()
+            return True
+
     # -- audit chain ------------------------------------------------------------------------------
+    @staticmethod
+    def _lock_chain(s: Session) -> None:
+        if not is_sqlite(s):  # SQLite: the write unit of work's BEGIN IMMEDIATE already holds the lock
+            s.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": CHAIN_LOCK_KEY})
+
     def _append(
         self,
         s: Session,
@@ -499,8 +598,7 @@ class Ledger:
         change: dict | None,
         now: datetime,
     ) -> None:
-        if not is_sqlite(s):
-            s.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": CHAIN_LOCK_KEY})
+        self._lock_chain(s)
         last = s.execute(
             select(t.audit_events.c.id, t.audit_events.c.hash).order_by(t.audit_events.c.id.desc()).limit(1)
         ).first()
@@ -584,7 +682,7 @@ class Ledger:
                     )
                     expected_id, prev_hash = event_id + 1, None
                     continue
-                label = f"audit event {ev['id']} ({ev['kind']} on {ev['proposal_public_id']})"
+                label = f"audit event {ev['id']} ({ev['kind']} on {ev['proposal_public_id'] or 'no proposal'})"
                 if ev["id"] != expected_id:
                     if expected_id == 1:
                         problems.append(
@@ -761,6 +859,11 @@ def _created(p: Proposal) -> Proposal:
 def _describe(table: str, row: Mapping[str, Any], public_ids: Mapping[int, str], pid: str | None = None) -> str:
     if table == "proposals":
         return f"proposal {row.get('public_id') or pid} (row {row.get('id')})"
+    if table == "attachments":
+        return (
+            f"attachment {row.get('id')} ({str(row.get('sha256') or '')[:12]}… "
+            f"in conversation {row.get('conversation_id')})"
+        )
     proposal_row = row.get("proposal_id")
     owner = (
         (public_ids.get(proposal_row) if proposal_row is not None else None) or pid or f"proposal row {proposal_row}"

@@ -11,7 +11,8 @@ STATUSES = ("offered", "accepted", "pending", "approved", "rejected")
 TIERS = ("self_service", "agent", "peer", "supervisor", "manager")
 DECISIONS = ("approve", "cosign", "reject", "escalate")
 VERDICTS = ("upheld", "overturned")
-EVENT_KINDS = ("proposal_logged", "decision", "status_changed", "review")
+EVENT_KINDS = ("proposal_logged", "decision", "status_changed", "review", "attachment_added")
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -73,6 +74,26 @@ reviews = Table(
     Column("note", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     CheckConstraint(_in("verdict", VERDICTS), name="verdict"),
+)
+
+# A customer's photo, kept with the case (makegood.services.attachments): the file lives in a
+# content-addressed store under its sha256; this row says which conversation sent it and, when a
+# case was open in that conversation, which proposal. One row per photo per conversation.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", String(128), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("media_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("proposal_public_id", String(16), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("conversation_id", "sha256", name="uq_attachments_conversation_sha256"),
+    CheckConstraint(_in("media_type", ATTACHMENT_TYPES), name="media_type"),
+    Index("ix_attachments_sha256", "sha256"),
 )
 
 # Append-only hash chain. ids are assigned by the ledger (last id + 1 under the chain
