@@ -6,9 +6,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.glue import entities_of
+from actions.glue import assistant, entities_of, turn_of
 from makegood.assistant.case_facts import (
     MONEY_SLOTS,
+    SignInNeeded,
     asked_amount,
     gave_up,
     order_in_text,
@@ -96,8 +97,10 @@ class ValidateCaseForm(FormValidationAction):
     async def validate_order_id(self, value, dispatcher, tracker, domain):
         try:
             order_id = parse_slot("order_id", value)
-            if get_services().customers.find_customer_by_order(order_id) is None:
+            if assistant().order_owner(turn_of(tracker), order_id) is None:
                 return self._missed("order_id", tracker, dispatcher, "utter_order_not_found", order_id=order_id)
+        except SignInNeeded:
+            return self._missed("order_id", tracker, dispatcher, "utter_sign_in_for_orders")
         except MakegoodError:
             return self._missed("order_id", tracker, dispatcher, "utter_order_not_found", order_id=str(value)[:40])
         return {"order_id": order_id}

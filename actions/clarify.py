@@ -20,7 +20,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.glue import assistant, entities_of
+from actions.glue import assistant, turn_of
 from actions.start_case import open_case
 from makegood.services.bootstrap import get_services
 
@@ -126,7 +126,7 @@ def ask_or_open(
 ) -> list[dict[str, Any]]:
     """When the customer's order makes only one of the two possible, open that case; else ask."""
     text = str((tracker.latest_message or {}).get("text") or "")
-    fits = assistant().which_fits(candidates, text, entities_of(tracker))
+    fits = assistant().which_fits(turn_of(tracker), candidates)
     if fits:
         return open_case(dispatcher, tracker, fits, text)
     return ask(dispatcher, domain, candidates)

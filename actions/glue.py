@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from makegood.assistant.case_facts import FACT_SLOTS as CASE_FACT_SLOTS
 from makegood.assistant.resolution import Assistant, Reply, Turn
+from makegood.assistant.whose_chat import bound_customer
 from makegood.nlp import Entity, extract
 from makegood.services.bootstrap import get_services
 
@@ -66,7 +67,24 @@ def turn_of(tracker: Tracker) -> Turn:
         user_turns=sum(1 for e in events if e.get("event") == "user"),
         transcript=transcript,
         session=session_of(events),
+        customer_id=customer_of(tracker),
     )
+
+
+def customer_of(tracker: Tracker) -> str | None:
+    """Whose chat this is: the first valid signed token in this session's messages binds it
+    (makegood.customers.identity); a later token naming someone else is ignored, and logged."""
+    metadata = [e.get("metadata") for e in tracker.events or [] if e.get("event") == "user"]
+    metadata.append((tracker.latest_message or {}).get("metadata"))
+    binding = bound_customer(metadata, get_services().identity_secret)
+    if binding.refused:
+        log.warning(
+            "conversation %s is bound to customer %s; a token for %s was ignored",
+            tracker.sender_id,
+            binding.customer_id,
+            ", ".join(binding.refused),
+        )
+    return binding.customer_id
 
 
 def session_of(events: list[dict[str, Any]]) -> str:

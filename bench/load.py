@@ -80,13 +80,20 @@ class Run:
 
 
 async def _turn(
-    session: aiohttp.ClientSession, url: str, sender: str, text: str, out: list[float], run: Run, expect: str = ""
+    session: aiohttp.ClientSession,
+    url: str,
+    sender: str,
+    text: str,
+    out: list[float],
+    run: Run,
+    expect: str = "",
+    metadata: dict | None = None,
 ) -> None:
     started = time.perf_counter()
     try:
         async with session.post(
             f"{url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text},
+            json={"sender": sender, "message": text, "metadata": metadata or {}},
             timeout=aiohttp.ClientTimeout(total=120),
         ) as response:
             body = await response.json()
@@ -101,27 +108,45 @@ async def _turn(
     out.append((time.perf_counter() - started) * 1000)
 
 
-async def _conversation(session, url: str, run: Run, label: str, with_floor: bool, order: str) -> None:
+async def _conversation(session, url: str, run: Run, label: str, with_floor: bool, order: str, metadata: dict) -> None:
     sender = f"bench-{label}-{uuid.uuid4().hex[:8]}"
     run.senders.append(sender)
     if with_floor:
-        await _turn(session, url, sender, FLOOR_TURNS[len(run.senders) % len(FLOOR_TURNS)], run.floor_turns, run)
-    await _turn(
-        session, url, sender, CASE_OPENING.format(order=order), run.case_turns, run, expect="Here's what I can do"
-    )
-    await _turn(session, url, sender, CASE_PICK, run.case_turns, run, expect="Done")
+        floor = FLOOR_TURNS[len(run.senders) % len(FLOOR_TURNS)]
+        await _turn(session, url, sender, floor, run.floor_turns, run, metadata=metadata)
+    opening = CASE_OPENING.format(order=order)
+    await _turn(session, url, sender, opening, run.case_turns, run, "Here's what I can do", metadata)
+    await _turn(session, url, sender, CASE_PICK, run.case_turns, run, "Done", metadata)
 
 
 def conversations(
-    url: str, database_url: str, count: int, concurrency: int, label: str, with_floor: bool = False
+    url: str,
+    database_url: str,
+    count: int,
+    concurrency: int,
+    label: str,
+    with_floor: bool = False,
+    *,
+    identity_secret: str | None = None,
 ) -> Run:
     """`count` case conversations, `concurrency` at once, each a new customer's (prepared first,
-    outside the measurement)."""
+    outside the measurement), signed in as that customer the way the website does it."""
     orders = prepare_orders(database_url, count)
-    return asyncio.run(_conversations(url, orders, concurrency, label, with_floor))
+    return asyncio.run(_conversations(url, orders, concurrency, label, with_floor, identity_secret))
 
 
-async def _conversations(url: str, orders: list[str], concurrency: int, label: str, with_floor: bool) -> Run:
+def _signed_in(order: str, secret: str | None) -> dict:
+    if not secret:
+        return {}
+    from makegood.customers.identity import sign
+
+    return {"customer_token": sign(f"C-{order.removeprefix('MG-')}", secret)}  # prepare_orders' pairing
+
+
+async def _conversations(
+    url: str, orders: list[str], concurrency: int, label: str, with_floor: bool, secret: str | None = None
+) -> Run:
+    tokens = [_signed_in(order, secret) for order in orders]
     run = Run()
     limit = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -130,7 +155,7 @@ async def _conversations(url: str, orders: list[str], concurrency: int, label: s
 
         async def one(i: int) -> None:
             async with limit:
-                await _conversation(session, url, run, f"{label}{i}", with_floor, orders[i])
+                await _conversation(session, url, run, f"{label}{i}", with_floor, orders[i], tokens[i])
 
         await asyncio.gather(*(one(i) for i in range(len(orders))))
     run.seconds = time.perf_counter() - started

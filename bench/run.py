@@ -159,9 +159,16 @@ def main() -> int:
         # Warm-up, unmeasured: the first turns load lazily built pieces (spaCy in the actions
         # server, the catalog, database connections) that a running service has long since loaded.
         asyncio.run(load.floor_only(rasa, 4))
-        load.conversations(rasa, servers.database_url, 3, 1, "warm")
+        load.conversations(rasa, servers.database_url, 3, 1, "warm", identity_secret=servers.identity_secret)
         floor = asyncio.run(load.floor_only(rasa, sizes["floor_turns"]))
-        sequential = load.conversations(rasa, servers.database_url, sizes["latency_conversations"], 1, "seq")
+        sequential = load.conversations(
+            rasa,
+            servers.database_url,
+            sizes["latency_conversations"],
+            1,
+            "seq",
+            identity_secret=servers.identity_secret,
+        )
         results["latency"] = {
             "custom_action_turns": load.summary(sequential.case_turns),
             "floor_turns": load.summary(floor),
@@ -173,7 +180,12 @@ def main() -> int:
 
         say(f"6/8 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
         heavy = load.conversations(
-            rasa, servers.database_url, sizes["load_conversations"], sizes["load_concurrency"], "load"
+            rasa,
+            servers.database_url,
+            sizes["load_conversations"],
+            sizes["load_concurrency"],
+            "load",
+            identity_secret=servers.identity_secret,
         )
         ledger = servers_ledger(servers)
         logged = sum(
@@ -194,7 +206,10 @@ def main() -> int:
         say("7/8 how latency grows with concurrent conversations")
         results["scaling"] = []
         for n in sizes["scaling"]:
-            r = load.conversations(rasa, servers.database_url, max(n, 2 * n if not args.smoke else n), n, f"scale{n}-")
+            count = max(n, 2 * n if not args.smoke else n)
+            r = load.conversations(
+                rasa, servers.database_url, count, n, f"scale{n}-", identity_secret=servers.identity_secret
+            )
             results["scaling"].append(
                 {
                     "concurrency": n,

@@ -22,8 +22,10 @@ RASA_FLAGS=(--domain "$ROOT/rasa_project/domain")
 # random one is made once into var/ (mode 0600) so `make run` works out of the box.
 #   MAKEGOOD_RASA_TOKEN     Rasa's HTTP API (--auth-token): send ?token=... to /model, /conversations, /status
 #   MAKEGOOD_ACTIONS_TOKEN  the actions server's shared secret (Rasa sends it as ?token=, endpoints.yml)
+#   MAKEGOOD_IDENTITY_SECRET  signs the customer tokens that bind a chat to a customer (docs/identity.md)
 export MAKEGOOD_RASA_TOKEN=${MAKEGOOD_RASA_TOKEN:-$( f="$ROOT/var/rasa-token"; [ -s "$f" ] || ( umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$f" ); cat "$f" )}
 export MAKEGOOD_ACTIONS_TOKEN=${MAKEGOOD_ACTIONS_TOKEN:-$( f="$ROOT/var/actions-token"; [ -s "$f" ] || ( umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$f" ); cat "$f" )}
+export MAKEGOOD_IDENTITY_SECRET=${MAKEGOOD_IDENTITY_SECRET:-$( f="$ROOT/var/identity-secret"; [ -s "$f" ] || ( umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$f" ); cat "$f" )}
 # Browser origins allowed to call Rasa (CORS and socket.io), comma or space separated.
 export MAKEGOOD_CORS_ORIGINS=${MAKEGOOD_CORS_ORIGINS:-http://localhost:8000 http://127.0.0.1:8000}
 # A customer message longer than this gets a polite "too long" reply instead of a model run.

@@ -5,7 +5,9 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 makegood db upgrade >/dev/null
 makegood db seed-demo >/dev/null
-python -m makegood_rasa.action_server --actions actions --host "$MAKEGOOD_BIND" --port "$MAKEGOOD_ACTIONS_PORT" \
+# The terminal has no website to sign you in: in this development chat an order number names
+# its owner (MAKEGOOD_CHAT_IDENTITY=open). Never run the product that way (docs/identity.md).
+MAKEGOOD_CHAT_IDENTITY=open python -m makegood_rasa.action_server --actions actions --host "$MAKEGOOD_BIND" --port "$MAKEGOOD_ACTIONS_PORT" \
   > var/actions.log 2>&1 &
 actions=$!
 trap 'kill $actions 2>/dev/null || true' EXIT

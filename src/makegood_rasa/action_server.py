@@ -55,6 +55,21 @@ def create_app(token: str, actions_package: str = "actions") -> Any:
     return app
 
 
+def identity_banner(mode: str, secret: str | None) -> str:
+    """One line on whose chats this server trusts (docs/identity.md)."""
+    if mode == "open":
+        return (
+            "WARNING: MAKEGOOD_CHAT_IDENTITY=open: an order number names its owner in any chat. "
+            "Development only: never run the product this way."
+        )
+    if not secret:
+        return (
+            "WARNING: MAKEGOOD_IDENTITY_SECRET is not set: no customer token can be trusted, so every chat is "
+            "anonymous (general help and handoffs, no orders)."
+        )
+    return "chat identity: required (a chat sees only the orders of the customer its signed token names)"
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m makegood_rasa.action_server",
@@ -78,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not token:
         print(f"makegood actions server: set {TOKEN_ENV} (scripts/env.sh makes one under var/)", file=sys.stderr)
         return 2
+    try:
+        from makegood.config import get_settings
+
+        settings = get_settings()
+    except Exception as exc:  # noqa: BLE001 - a bad setting: say which, and stop
+        print(f"makegood actions server: {exc}", file=sys.stderr)
+        return 2
+    print(identity_banner(settings.chat_identity, settings.identity_secret), flush=True)
     app = create_app(token, args.actions)
     print(f"Makegood actions server on http://{args.host}:{args.port}/ (token required)", flush=True)
     app.run(host=args.host, port=args.port, workers=1, access_log=False, debug=False)

@@ -21,6 +21,7 @@ from makegood.services.bootstrap import Services, set_services
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
+SECRET = "actions-test-identity-secret"
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,16 @@ def domain() -> dict:
 def services(tmp_path):
     catalog = load_catalog(ROOT / "policy")
     ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
-    wired = Services(catalog=catalog, ledger=ledger, customers=InMemoryCustomerStore.demo(TODAY), today=lambda: TODAY)
+    # "open": these tests are about the flows, with orders of many demo customers; whose chat it
+    # is, and the production default "required", are tested in test_identity.py.
+    wired = Services(
+        catalog=catalog,
+        ledger=ledger,
+        customers=InMemoryCustomerStore.demo(TODAY),
+        today=lambda: TODAY,
+        identity_secret=SECRET,
+        chat_identity="open",
+    )
     set_services(wired)
     yield wired
     set_services(None)
@@ -55,7 +65,9 @@ def tracker(
     slots: dict | None = None,
     entities: list | None = None,
     user_turns: int = 1,
+    metadata: dict | None = None,
 ) -> Tracker:
+    """`metadata`: what every user message of the conversation carried (e.g. a customer token)."""
     events = []
     for i in range(user_turns):
         events.append(
@@ -63,6 +75,7 @@ def tracker(
                 "event": "user",
                 "text": text if i == user_turns - 1 else f"earlier message {i}",
                 "parse_data": {"intent": {"name": intent}},
+                "metadata": metadata or {},
             }
         )
     return Tracker.from_dict(
@@ -74,6 +87,7 @@ def tracker(
                 "intent": {"name": intent, "confidence": 1.0},
                 "entities": entities or [],
                 "input_channel": "rest",
+                "metadata": metadata or {},
             },
             "events": events,
             "paused": False,

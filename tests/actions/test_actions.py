@@ -236,7 +236,9 @@ def test_the_database_going_away_gives_a_graceful_handoff(domain, tmp_path):
     ledger.engine.dispose()
     (tmp_path / "gone.db").unlink()
     (tmp_path / "gone.db").mkdir()  # the file is now a directory: every query fails
-    set_services(Services(catalog, ledger, InMemoryCustomerStore.demo(TODAY), today=lambda: TODAY))
+    set_services(
+        Services(catalog, ledger, InMemoryCustomerStore.demo(TODAY), today=lambda: TODAY, chat_identity="open")
+    )
     try:
         messages, events = run(
             ActionProposeResolution(), tracker(slots={"situation": "damaged_item", "order_id": "MG-10422"}), domain

@@ -48,11 +48,20 @@ PAGE = """<!doctype html>
   document.getElementById("f").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const input = document.getElementById("text");
-    socket.emit("user_uttered", {message: input.value, session_id: session});
+    // The token the website embeds for its signed-in customer (makegood customers token).
+    const metadata = {customer_token: "CUSTOMER_TOKEN"};
+    socket.emit("user_uttered", {message: input.value, session_id: session, metadata: metadata});
     input.value = "";
   });
 </script></body></html>
 """
+
+
+def page_for(servers: Servers) -> bytes:
+    from tests.support.identity import token
+
+    signed = token(servers.identity_secret, "C-1001")  # the owner of MG-10422
+    return PAGE.replace("RASA_URL", servers.urls["rasa"]).replace("CUSTOMER_TOKEN", signed).encode()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -85,7 +94,7 @@ def chat_page(tmp_path_factory):
         servers.start()
     except StartError as exc:
         pytest.fail(str(exc))
-    handler = type("Handler", (_Handler,), {"page": PAGE.replace("RASA_URL", servers.urls["rasa"]).encode()})
+    handler = type("Handler", (_Handler,), {"page": page_for(servers)})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", page_port), functools.partial(handler, directory=str(STATIC)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

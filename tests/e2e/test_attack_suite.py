@@ -32,6 +32,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.support.identity import SignIns
 from tests.support.servers import ROOT, Servers, StartError, forget_grants, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +53,7 @@ class Stack:
         self.actions = servers.urls["actions"]
         self.env = {**servers.env(), "MAKEGOOD_ACTION_URL": f"{self.actions}/webhook"}
         self.said: list[tuple[str, str]] = []  # (sender, reply) for every reply heard in the module
+        self.sign_ins = SignIns(servers.identity_secret, servers.database_url)
         self._restarts = 0
 
     # -- processes --------------------------------------------------------------------------------
@@ -138,7 +140,8 @@ class Stack:
             ) from err
 
     def say(self, sender: str, message: str) -> list[str]:
-        status, body = self.post(json.dumps({"sender": sender, "message": message}).encode())
+        metadata = self.sign_ins.metadata(sender, message)
+        status, body = self.post(json.dumps({"sender": sender, "message": message, "metadata": metadata}).encode())
         assert status == 200, (status, body[:2000])
         assert b"Traceback" not in body, body[:2000]
         replies = [m.get("text", "") for m in json.loads(body)]

@@ -137,6 +137,9 @@ def final_check(expected: str, statuses: list[str]) -> bool:
     raise AssertionError(f"unknown final ledger state {expected!r} in {SET}")
 
 
+SIGNED_IN_WITHOUT_ORDERS = "C-1001"
+
+
 def test_the_independent_conversation_set(bot):
     conversations = yaml.safe_load(SET.read_text(encoding="utf-8"))["conversations"]
     results, broken = [], []
@@ -145,6 +148,10 @@ def test_the_independent_conversation_set(bot):
         # otherwise use up the same demo customers' limits.
         forget_grants(bot.database_url)
         sender = bot.new_sender(conv["id"])
+        # The set plays signed-in customers on the website: the owner of the orders the
+        # customer mentions, or (talking about a fee or a payment, no order) a demo customer.
+        mentioned = (bot.owner_of_order_in(t["user"]) for t in conv["turns"])
+        bot.sign_in(sender, next((c for c in mentioned if c), SIGNED_IN_WITHOUT_ORDERS))
         for n, turn in enumerate(conv["turns"], 1):
             before = len(bot.proposals(sender))
             messages = bot.say(sender, turn["user"])

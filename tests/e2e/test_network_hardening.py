@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.identity import SignIns, token
 from tests.support.servers import ROOT, Servers, StartError, forget_grants, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,10 @@ class Stack:
         self.servers = servers
         self.rasa = servers.urls["rasa"]
         self.actions = servers.urls["actions"]
+        self.sign_ins = SignIns(servers.identity_secret, servers.database_url)
+
+    def signed_in(self, customer_id: str) -> dict:
+        return {"customer_token": token(self.servers.identity_secret, customer_id)}
 
     def call(self, method: str, url: str, body: bytes | None = None, headers: dict | None = None):
         request = urllib.request.Request(
@@ -45,7 +50,11 @@ class Stack:
 
     def say(self, sender: str, message: str):
         status, _, body = self.call(
-            "POST", f"{self.rasa}/webhooks/rest/webhook", json.dumps({"sender": sender, "message": message}).encode()
+            "POST",
+            f"{self.rasa}/webhooks/rest/webhook",
+            json.dumps(
+                {"sender": sender, "message": message, "metadata": self.sign_ins.metadata(sender, message)}
+            ).encode(),
         )
         assert status == 200, body
         return [m.get("text", "") for m in json.loads(body)]
@@ -269,8 +278,9 @@ class SocketCustomer:
         self.session_id = await asyncio.wait_for(self._confirmed.get(), 20)
         return self.session_id
 
-    async def say(self, text: str, session_id: str | None = None) -> None:
-        await self.client.emit("user_uttered", {"message": text, "session_id": session_id or self.session_id})
+    async def say(self, text: str, session_id: str | None = None, metadata: dict | None = None) -> None:
+        payload = {"message": text, "session_id": session_id or self.session_id, "metadata": metadata or {}}
+        await self.client.emit("user_uttered", payload)
 
     async def hear(self, timeout: float = 60, settle: float = 2.0) -> list[str]:
         """Every reply of one turn: wait for the first, then until none comes for `settle` s."""
@@ -293,9 +303,10 @@ def test_socketio_conversation_gets_bot_replies(stack):
     async def run():
         customer = SocketCustomer(stack.rasa)
         session = await customer.connect()
-        await customer.say("the dinner set from order MG-10422 arrived smashed to pieces")
+        me = stack.signed_in("C-1001")  # the website signed this customer in
+        await customer.say("the dinner set from order MG-10422 arrived smashed to pieces", metadata=me)
         replies = await customer.hear()
-        await customer.say("I'll take the store credit")
+        await customer.say("I'll take the store credit", metadata=me)
         replies2 = await customer.hear()
         await customer.close()
         return session, replies, replies2
@@ -318,7 +329,9 @@ def test_socketio_refuses_a_client_that_brings_another_customers_session(stack):
         await attacker.say("I'd like a full refund of $129 please", session_id=victim_session)
         refused = await attacker.hear(timeout=20, settle=1)
         # ... the victim keeps talking; the attacker must not hear it.
-        await victim.say("the dinner set from order MG-10422 arrived smashed to pieces")
+        await victim.say(
+            "the dinner set from order MG-10422 arrived smashed to pieces", metadata=stack.signed_in("C-1001")
+        )
         victim_replies = await victim.hear()
         await asyncio.sleep(1)
         overheard = []

@@ -64,6 +64,7 @@ class Servers:
     # Hex, never urlsafe base64: a token starting with "-" is read by `rasa run --auth-token` as an option.
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(32))
     actions_token: str = field(default_factory=lambda: secrets.token_hex(32))
+    identity_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
 
@@ -77,6 +78,8 @@ class Servers:
             "MAKEGOOD_POLICY_PATH": str(ROOT / "policy"),
             "MAKEGOOD_RASA_TOKEN": self.rasa_token,
             "MAKEGOOD_ACTIONS_TOKEN": self.actions_token,
+            "MAKEGOOD_IDENTITY_SECRET": self.identity_secret,
+            "MAKEGOOD_CHAT_IDENTITY": "required",
             "MAKEGOOD_CORS_ORIGINS": " ".join(self.cors_origins),
             **self.extra_env,
         }

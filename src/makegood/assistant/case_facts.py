@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from makegood.customers.scoped import SignInRequired
 from makegood.errors import CaseError
 from makegood.money import to_money
 from makegood.nlp import Entity
@@ -31,9 +32,15 @@ MAX_OUTAGE_HOURS = 24 * 365
 
 
 class OrderNotFound(CaseError):
+    """No such order on this chat's account (whether it does not exist or is someone else's)."""
+
     def __init__(self, order_id: str):
         super().__init__(f"no order {order_id}")
         self.order_id = order_id
+
+
+class SignInNeeded(OrderNotFound):
+    """An order asked about in a chat no customer is signed in to: nothing about it is shown."""
 
 
 def needed_facts(catalog: Catalog, situation: str) -> set[str]:
@@ -159,17 +166,30 @@ def derive(catalog: Catalog, situation: str, known: Mapping[str, object]) -> dic
     return derived
 
 
-def build_case(catalog: Catalog, customers, situation: str, slots: Mapping[str, object], today: date) -> CaseContext:
-    """Company facts from the store, conversation facts from slots, derived facts from the order."""
+def build_case(
+    catalog: Catalog,
+    customers,
+    situation: str,
+    slots: Mapping[str, object],
+    today: date,
+    *,
+    customer_id: str | None = None,
+) -> CaseContext:
+    """Company facts from the store, conversation facts from slots, derived facts from the order.
+    `customer_id`: the customer the chat is bound to, whose facts count even before an order
+    is named (a fee on the account has no order)."""
     order_id: str | None = None
-    customer_id = None
     known: dict[str, object] = {}
     if slots.get("order_id"):
         order_id = str(parse_slot("order_id", slots["order_id"]))
-        customer = customers.find_customer_by_order(order_id)
+        try:
+            customer = customers.find_customer_by_order(order_id)
+        except SignInRequired:
+            raise SignInNeeded(order_id) from None
         if customer is None:
             raise OrderNotFound(str(order_id))
         customer_id = customer.id
+    if customer_id:
         known = dict(
             customers.known_facts(customer_id, order_id, today=today, period_days=catalog.exception_period_days)
         )

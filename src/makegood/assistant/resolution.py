@@ -19,6 +19,7 @@ from makegood.assistant.case_facts import (
     MONEY_SLOTS,
     CaseContext,
     OrderNotFound,
+    SignInNeeded,
     build_case,
     gave_up,
     opening_slots,
@@ -27,6 +28,7 @@ from makegood.assistant.case_facts import (
 )
 from makegood.assistant.phrasing import describe, describe_plan, params
 from makegood.assistant.reading import ASKED_AS, Reading, demanded_sums, read_reply, refused_remedies
+from makegood.customers.scoped import ScopedCustomers, SignInRequired
 from makegood.errors import CaseError, LimitReached
 from makegood.jsonable import to_jsonable
 from makegood.money import fmt, to_money
@@ -73,6 +75,7 @@ class Turn:
     user_turns: int
     transcript: Sequence[Mapping[str, str]] = ()
     session: str = ""  # which session of this sender (a restart starts a new one)
+    customer_id: str | None = None  # whose chat: bound by a signed token (None: anonymous)
 
     def key(self, move: str) -> str:
         """The ledger's idempotency key for this move at this turn of this session."""
@@ -94,7 +97,7 @@ class Assistant:
         try:
             ctx = self._case(turn)
         except OrderNotFound as missing:
-            return Reply(slots={"order_id": None}).say("utter_order_not_found", order_id=missing.order_id)
+            return _order_missing(missing)
         found = options(self.s.catalog, ctx.case, BOT_TIER)
         if found.ordinary:
             # Nothing is wrong (an order not late yet, a return inside its window): say why, and
@@ -145,16 +148,16 @@ class Assistant:
         return reply
 
     # -- which of two situations: the order can tell ----------------------------------------------
-    def which_fits(self, candidates: Sequence[str], text: str, entities: Sequence[Entity]) -> str | None:
+    def which_fits(self, turn: Turn, candidates: Sequence[str]) -> str | None:
         """Of two situations the words could not tell apart, the only one the customer's order
         makes possible (a parcel not yet delivered cannot be a late return), or None."""
         fits = []
         for situation in candidates:
-            slots = opening_slots(self.s.catalog, situation, entities, text)
+            slots = opening_slots(self.s.catalog, situation, turn.entities, turn.text)
             if not slots.get("order_id"):
                 return None
             try:
-                case = build_case(self.s.catalog, self.s.customers, situation, slots, self.s.today()).case
+                case = self._case(replace(turn, situation=situation, slots=slots)).case
             except (OrderNotFound, CaseError):
                 return None
             anyone = options(self.s.catalog, case, max(Tier))
@@ -257,6 +260,8 @@ class Assistant:
             return Reply().say("utter_ask_order_for_grant")
         try:
             ctx = self._case(replace(turn, slots={**turn.slots, "order_id": order}))
+        except SignInNeeded as missing:
+            return _order_missing(missing)
         except (OrderNotFound, CaseError):
             misses = int(float(turn.slots.get("fact_misses") or 0)) + 1
             if gave_up(misses):
@@ -341,7 +346,7 @@ class Assistant:
         try:
             ctx = self._case(turn)
         except OrderNotFound as missing:
-            return Reply(slots={"order_id": None}).say("utter_order_not_found", order_id=missing.order_id)
+            return _order_missing(missing)
         found = options(self.s.catalog, ctx.case, BOT_TIER)
         try:
             result = judge_ask(self.s.catalog, ctx.case, BOT_TIER, amount=amount, percent=percent)
@@ -418,7 +423,7 @@ class Assistant:
         try:
             ctx = self._case(turn)
         except OrderNotFound as missing:
-            return Reply(slots={"order_id": None}).say("utter_order_not_found", order_id=missing.order_id)
+            return _order_missing(missing)
         debt = ctx.case.facts.get("debt_amount")
         if debt is None:
             return Reply().say("utter_ask_debt_amount")
@@ -555,6 +560,10 @@ class Assistant:
         proposal = self._log(
             turn, ctx, found, status="pending", key="handoff", ask=ask, context=packet, tier_required=target, chosen=ask
         )
+        if getattr(self.s, "conversations", None) is not None:  # the desk's live inbox: a person picks it up
+            self.s.conversations.hand_over(
+                turn.conversation_id, proposal_id=proposal.public_id, reason=reason, customer_id=proposal.customer_id
+            )
         return Reply(slots={"stage": "handed_off"}, pause=True, proposal_id=proposal.public_id).say(
             "utter_handoff", proposal_id=proposal.public_id
         )
@@ -563,7 +572,28 @@ class Assistant:
     def _case(self, turn: Turn) -> CaseContext:
         if not turn.situation:
             raise CaseError("no case is open")
-        return build_case(self.s.catalog, self.s.customers, turn.situation, turn.slots, self.s.today())
+        return build_case(
+            self.s.catalog,
+            self.customers(turn),
+            turn.situation,
+            turn.slots,
+            self.s.today(),
+            customer_id=turn.customer_id,
+        )
+
+    def order_owner(self, turn: Turn, order_id: str):
+        """The customer of `order_id` if this chat may see it, else None; SignInNeeded when no
+        customer is signed in to the chat."""
+        try:
+            return self.customers(turn).find_customer_by_order(order_id)
+        except SignInRequired:
+            raise SignInNeeded(order_id) from None
+
+    def customers(self, turn: Turn) -> ScopedCustomers:
+        """The store as this chat may see it: its own customer's orders only."""
+        return ScopedCustomers(
+            self.s.customers, turn.customer_id, mode=self.s.chat_identity, conversation=turn.conversation_id
+        )
 
     def _open_proposal(self, turn: Turn):
         for proposal in self.s.ledger.list(conversation_id=turn.conversation_id, limit=5):
@@ -608,6 +638,13 @@ class Assistant:
             status=status,
         )
         return self.s.ledger.log_proposal(proposal)
+
+
+def _order_missing(missing: OrderNotFound) -> Reply:
+    """Not on this chat's account, or no account to look on: never a word about whose it is."""
+    if isinstance(missing, SignInNeeded):
+        return Reply(slots={"order_id": None}).say("utter_sign_in_for_orders")
+    return Reply(slots={"order_id": None}).say("utter_order_not_found", order_id=missing.order_id)
 
 
 def _confirmed(reference: str, chosen: Mapping[str, Any]) -> Reply:
