@@ -43,7 +43,9 @@ wait_for "http://127.0.0.1:$MAKEGOOD_RASA_PORT/status?token=$MAKEGOOD_RASA_TOKEN
 
 export MAKEGOOD_DESK_PORT=${MAKEGOOD_DESK_PORT:-8000}
 echo "==> starting the agent desk on :$MAKEGOOD_DESK_PORT (log: var/desk.log)"
-MAKEGOOD_RASA_URL="http://127.0.0.1:$MAKEGOOD_RASA_PORT" \
+# The demo chat page lets you pick which demo customer you are (docs/identity.md); a real
+# website signs its own customer in instead, so production leaves MAKEGOOD_DEMO_SIGN_IN unset.
+MAKEGOOD_RASA_URL="http://127.0.0.1:$MAKEGOOD_RASA_PORT" MAKEGOOD_DEMO_SIGN_IN=${MAKEGOOD_DEMO_SIGN_IN:-1} \
   python -m makegood.desk --host "$MAKEGOOD_BIND" --port "$MAKEGOOD_DESK_PORT" > var/desk.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$MAKEGOOD_DESK_PORT/health" "agent desk"
@@ -56,10 +58,12 @@ cat <<MSG
 
 Makegood is running.
   Agent desk:       http://localhost:$MAKEGOOD_DESK_PORT  (sign in with an account above)
-  Customer chat:    http://localhost:$MAKEGOOD_DESK_PORT/chat  (play the customer in one tab, the agent in another)
-  Talk to the bot over REST:
+  Customer chat:    http://localhost:$MAKEGOOD_DESK_PORT/chat  (pick a demo customer; play the customer in one tab)
+  Live inbox:       http://localhost:$MAKEGOOD_DESK_PORT/live  (the agent's side: claim a handed-over chat and answer)
+  Talk to the bot over REST, signed in as demo customer C-1001 (docs/identity.md; source scripts/env.sh first):
     curl -s localhost:$MAKEGOOD_RASA_PORT/webhooks/rest/webhook \\
-      -d '{"sender": "demo-1", "message": "the dinner set from order MG-10422 arrived smashed"}'
+      -d '{"sender": "demo-1", "message": "the dinner set from order MG-10422 arrived smashed",
+           "metadata": {"customer_token": "'\$(makegood customers token C-1001)'"}}'
   Rasa's HTTP API needs the token (var/rasa-token unless MAKEGOOD_RASA_TOKEN is set), e.g.
     curl -s "localhost:$MAKEGOOD_RASA_PORT/status?token=\$(cat var/rasa-token)"
   Or chat in the terminal instead: stop this (Ctrl-C) and run make shell

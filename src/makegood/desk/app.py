@@ -19,7 +19,7 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse, json, redirect
 
-from makegood.desk import api, auth, chat, pages
+from makegood.desk import analytics, api, auth, chat, feedback, live, pages, uploads
 from makegood.desk.context import HERE, Desk, blocking, desk_of
 from makegood.errors import DecisionConflict, LedgerError, MakegoodError, StoreUnavailable, shown
 
@@ -52,10 +52,13 @@ def create_app(
     rasa_url: str | None = None,
     name: str | None = None,
     secure_cookies: bool = False,
+    demo_sign_in: bool = False,
 ) -> Sanic:
     """The desk app. `services_factory()` returns makegood Services (called per request;
     get_services caches). `name` must be unique per process (Sanic's registry): the default
-    is "makegood_desk" for the first app and a numbered variant after that."""
+    is "makegood_desk" for the first app and a numbered variant after that. `demo_sign_in`: the
+    chat page lets a visitor pick a demo customer and signs their token (demo only: anyone could
+    be anyone)."""
     if name is None:
         n = next(_names)
         name = "makegood_desk" if n == 1 else f"makegood_desk_{n}"
@@ -63,12 +66,17 @@ def create_app(
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.config.ACCESS_LOG = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.ctx.demo_sign_in = demo_sign_in
     app.ctx.desk = Desk(services_factory, accounts, understanding, rasa_url, secure_cookies)
     app.static("/static", str(STATIC), name="static")
 
     pages.register(app)
     api.register(app)
     chat.register(app)
+    feedback.register(app)
+    uploads.register(app)
+    analytics.register(app)
+    live.register(app)
 
     app.register_middleware(_authenticate, "request")
     app.register_middleware(_security_headers, "response")

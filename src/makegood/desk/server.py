@@ -23,6 +23,8 @@ from datetime import date
 
 from makegood.errors import MakegoodError
 
+log = logging.getLogger("makegood.desk")
+
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 
 
@@ -90,7 +92,17 @@ def build(args: argparse.Namespace):
     from makegood.desk.auth import install_transport_security
 
     understanding = RasaHttpUnderstanding(args.rasa_url, token=getattr(args, "rasa_token", None))
-    app = create_app(get_services, accounts, understanding, rasa_url=args.rasa_url, secure_cookies=args.secure_cookies)
+    demo_sign_in = os.environ.get("MAKEGOOD_DEMO_SIGN_IN", "").strip().lower() in ("1", "true", "yes")
+    if demo_sign_in:
+        log.warning("demo sign-in is on: the chat page lets anyone chat as any demo customer (never in production)")
+    app = create_app(
+        get_services,
+        accounts,
+        understanding,
+        rasa_url=args.rasa_url,
+        secure_cookies=args.secure_cookies,
+        demo_sign_in=demo_sign_in,
+    )
     install_transport_security(
         app,
         secure_cookies=getattr(args, "secure_cookie_mode", "auto"),

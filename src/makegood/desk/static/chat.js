@@ -9,6 +9,21 @@
   var input = document.getElementById("chat-input");
   var status = document.getElementById("chat-status");
   if (!form) return;
+  // Whose chat: the signed token the page was rendered with (docs/identity.md). Another
+  // customer on this tab is another conversation: a conversation stays bound to its first.
+  var token = form.getAttribute("data-customer-token") || "";
+  var WHO = "makegood-chat-customer";
+  try {
+    var customer = form.getAttribute("data-customer") || "";
+    if ((window.sessionStorage.getItem(WHO) || "") !== customer) {
+      window.sessionStorage.removeItem(KEY);
+      window.sessionStorage.setItem(WHO, customer);
+    }
+  } catch (e) { /* no storage: one page, one conversation */ }
+  var rating = document.getElementById("chat-rating");
+  var person = null; // "Alice" once a person from the desk answers this chat (pushed by /chat/events)
+  var stream = null;
+  var lastPushed = 0;
 
   function senderId() {
     var id = null;
@@ -22,12 +37,12 @@
     return id;
   }
 
-  function add(who, text, buttons) {
+  function add(who, text, buttons, from) {
     var li = document.createElement("li");
-    li.className = "bubble bubble-" + who;
+    li.className = "bubble bubble-" + who + (from ? " bubble-agent" : "");
     var label = document.createElement("span");
-    label.className = "visually-hidden";
-    label.textContent = who === "me" ? "You said: " : "Makegood: ";
+    label.className = from ? "bubble-from" : "visually-hidden";
+    label.textContent = from ? from + " from our team: " : (who === "me" ? "You said: " : "Makegood: ");
     li.appendChild(label);
     var p = document.createElement("span");
     p.textContent = text;
@@ -49,28 +64,75 @@
     li.scrollIntoView({ block: "end" });
   }
 
+  // Agent messages and who is answering, pushed by the desk (Server-Sent Events; EventSource
+  // reconnects by itself and resumes after the last message id it saw).
+  function listen() {
+    if (!window.EventSource) return;
+    if (stream && stream.readyState === window.EventSource.OPEN) return;
+    if (stream) stream.close();
+    stream = new window.EventSource("/chat/events?sender=" + encodeURIComponent(senderId()) + "&after=" + lastPushed);
+    stream.addEventListener("state", function (event) {
+      var state = JSON.parse(event.data);
+      person = state.state === "claimed" ? state.agent_name : null;
+      status.textContent = person ? person + " from our team is answering you." : "";
+    });
+    stream.addEventListener("message", function (event) {
+      var m = JSON.parse(event.data);
+      lastPushed = Number(event.lastEventId) || lastPushed;
+      add("bot", m.text || "", null, m.kind === "agent" ? m.agent_name : null);
+    });
+  }
+
   function send(message, shown) {
     add("me", shown || message);
-    status.textContent = "Makegood is typing…";
+    status.textContent = person ? "" : "Makegood is typing…";
     fetch("/chat/send", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ sender: senderId(), message: message })
+      body: JSON.stringify(token ? { sender: senderId(), message: message, customer_token: token }
+                                 : { sender: senderId(), message: message })
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
-        status.textContent = "";
+        status.textContent = person ? person + " from our team is answering you." : "";
+        listen();
         if (!resp.ok) {
           add("bot", data.error || "Sorry, something went wrong on our side. Please try again.");
           return;
         }
         var messages = data.messages || [];
-        if (!messages.length) add("bot", "…");
+        if (!messages.length && !person) add("bot", "…");
         messages.forEach(function (m) { add("bot", m.text || "", m.buttons); });
+        if (data.rate && rating) rating.hidden = false;
       });
     }).catch(function () {
       status.textContent = "";
       add("bot", "Sorry, we can't reach our assistant right now. Please check your connection and try again.");
+    });
+  }
+
+  // Feedback as a second chance: a low rating goes to a person, who answers right here.
+  if (rating) {
+    rating.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var chosen = rating.querySelector("input[name=stars]:checked");
+      if (!chosen) return;
+      var body = { sender: senderId(), stars: Number(chosen.value), comment: rating.elements.comment.value };
+      if (token) body.customer_token = token;
+      fetch("/chat/rating", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (resp) {
+        return resp.json().catch(function () { return {}; }).then(function (data) {
+          rating.hidden = true;
+          add("bot", resp.ok ? data.message : (data.error || "Sorry, we could not save your rating."));
+          listen();
+        });
+      }).catch(function () {
+        add("bot", "Sorry, we could not save your rating: please check your connection.");
+      });
     });
   }
 
@@ -82,4 +144,5 @@
     send(text);
     input.focus();
   });
+  try { if (window.sessionStorage.getItem(KEY)) listen(); } catch (e) { /* no storage: listen after the first send */ }
 })();
