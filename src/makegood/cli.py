@@ -170,6 +170,25 @@ def cmd_policy_show(args):
     print("\n".join(lines))
 
 
+def cmd_policy_what_if(args):
+    from makegood.services import what_if
+
+    candidate = what_if.load_candidate(args.path)  # an invalid catalog: the validator's own error, exit 2
+    since = _since(args.since)
+    ledger = _ledger()
+    try:
+        result = what_if.compare(ledger, _catalog(args), candidate, since=since)
+    finally:
+        ledger.dispose()
+    _emit(args, result.as_json(), lambda _r: what_if.summary_text(result))
+
+
+def _since(text: str | None):
+    from makegood.services.analytics import parse_day
+
+    return parse_day(text, "--since")
+
+
 # -- engine ---------------------------------------------------------------------------------------
 def _option_line(o) -> str:
     reduced = (
@@ -557,6 +576,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add(policy, "validate", cmd_policy_validate, "validate the catalog").add_argument("path", nargs="?")
     add(policy, "show", cmd_policy_show, "list situations and remedy rules")
+    p = add(policy, "what-if", cmd_policy_what_if, "replay every recorded case under another catalog (writes nothing)")
+    p.add_argument("path", metavar="NEW_POLICY_DIR", help="the catalog file or directory to compare with --policy")
+    p.add_argument("--since", metavar="DATE", help="only cases logged on or after this day (YYYY-MM-DD, UTC)")
 
     case_args(add(sub, "options", cmd_options, "options within a tier's authority"))
     p = add(sub, "check", cmd_check, "may this tier give this remedy? (exit 1 when not)")
@@ -620,6 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
     from makegood.accounts.cli import add_commands as add_user_commands
 
     add_user_commands(sub, add)
+    from makegood.customers.cli import add_commands as add_customer_commands
+
+    add_customer_commands(sub, add)
     stories = sub.add_parser("stories", help="story files").add_subparsers(dest="sub", required=True)
     add(
         stories, "check", cmd_stories_check, "check that stories offer nothing beyond the bot's authority"
