@@ -14,8 +14,10 @@ def owner_of_order_in(database_url: str, text: str) -> str | None:
     from makegood.assistant.case_facts import order_in_text
     from makegood.customers import SqlCustomerStore
     from makegood.db import make_engine
+    from makegood.nlp import extract
 
-    found = order_in_text(text or "")
+    named = [e.value for e in extract(text or "") if e.entity == "order_id"]
+    found = named[0] if named else order_in_text(text or "")
     if not found:
         return None
     engine = make_engine(database_url)
