@@ -35,7 +35,10 @@ def markdown(result: dict, errors: list[dict], meta: dict) -> str:
         'Two readings: *first reply* counts a clarifying question ("is it A or B?") as no answer; '
         "*after clarifying* credits it when the true situation is one of its two buttons (the customer "
         f"taps it), and counts it as the first candidate when it is not. Clarifying questions asked: "
-        f"{result['clarifying_questions']} of {result['examples']}.",
+        f"{result['clarifying_questions']} of {result['examples']}. A clarifying question is only "
+        "ever asked between two exception situations, so for *exception vs not* the first reply already "
+        "knows what the after-clarifying column says: it has taken the message as an exception and "
+        "asks only which one.",
         "",
         "| figure | first reply | after clarifying |",
         "|---|---|---|",
