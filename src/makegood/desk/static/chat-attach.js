@@ -6,26 +6,16 @@
   "use strict";
 
   var MAX_BYTES = 10000000; // the server's limit (services/attachments.py MAX_BYTES)
-  // chat.js keeps the sender id under this key; an attachment sent before any message must
-  // start the same conversation, so it is read (or made) the same way.
-  var KEY = "makegood-chat-sender";
-  var SENDER = /^[A-Za-z0-9_-]{1,64}$/;
   var form = document.getElementById("chat-attach");
   var input = document.getElementById("chat-photo");
   var log = document.getElementById("chat-log");
   var status = document.getElementById("chat-status");
-  if (!form || !input || !log) return;
+  if (!form || !input || !log || !window.MakegoodChat) return;
 
+  // chat.js owns the conversation's sender id: a photo sent before any message starts the
+  // same conversation the messages will use.
   function senderId() {
-    var id = null;
-    try { id = window.sessionStorage.getItem(KEY); } catch (e) { id = null; }
-    if (!id || !SENDER.test(id)) {
-      var bytes = new Uint8Array(9);
-      window.crypto.getRandomValues(bytes);
-      id = "web-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-      try { window.sessionStorage.setItem(KEY, id); } catch (e) { /* private mode: one page only */ }
-    }
-    return id;
+    return window.MakegoodChat.senderId();
   }
 
   function bubble(who, text, imageUrl) {

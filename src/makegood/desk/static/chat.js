@@ -25,17 +25,21 @@
   var stream = null;
   var lastPushed = 0;
 
+  var memo = null; // the id when sessionStorage is unavailable (private mode): one page, one id
   function senderId() {
     var id = null;
-    try { id = window.sessionStorage.getItem(KEY); } catch (e) { id = null; }
+    try { id = window.sessionStorage.getItem(KEY); } catch (e) { id = memo; }
     if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
       var bytes = new Uint8Array(9);
       window.crypto.getRandomValues(bytes);
       id = "web-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-      try { window.sessionStorage.setItem(KEY, id); } catch (e) { /* private mode: one page only */ }
+      try { window.sessionStorage.setItem(KEY, id); } catch (e) { /* private mode: kept in memo */ }
     }
+    memo = id;
     return id;
   }
+  // The photo control (chat-attach.js, loaded after this) posts into the same conversation.
+  window.MakegoodChat = { senderId: senderId, token: function () { return token; } };
 
   function add(who, text, buttons, from) {
     var li = document.createElement("li");
