@@ -1,5 +1,7 @@
 """Shared fixtures. `backend_url` gives each test its own empty database: a SQLite file
-always, and PostgreSQL (a fresh schema per test) when MAKEGOOD_TEST_POSTGRES_URL is set."""
+always, and PostgreSQL (a fresh schema per test) when MAKEGOOD_TEST_POSTGRES_URL is set.
+`servers`: one real stack (actions server, Rasa, desk) for every e2e and browser test that
+does not kill or restart servers."""
 
 from __future__ import annotations
 
@@ -49,3 +51,27 @@ def make_backend_url(tmp_path):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend_url(request, make_backend_url):
     return make_backend_url(request.param)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    """The real actions server, Rasa server and desk, started once per session: starting
+    TensorFlow costs a minute or more on two cores. The desk lets the chat page pick a demo
+    customer (MAKEGOOD_DEMO_SIGN_IN), as under `make run`."""
+    from tests.support.servers import Servers, StartError
+
+    work = tmp_path_factory.mktemp("e2e")
+    started = Servers(
+        workdir=work,
+        database_url=f"sqlite:///{work / 'makegood.db'}",
+        desk=True,
+        extra_env={"MAKEGOOD_DEMO_SIGN_IN": "1"},
+    )
+    try:
+        started.start()
+    except StartError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield started
+    finally:
+        started.stop()

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from tests.support.identity import owner_of_order_in, token
-from tests.support.servers import Servers, StartError, forget_grants
+from tests.support.servers import forget_grants
 
 
 class Bot:
@@ -60,22 +60,6 @@ class Bot:
     @staticmethod
     def new_sender(label: str) -> str:
         return f"e2e-{label}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory) -> Servers:
-    """One set of servers for every e2e module that does not kill or restart them: starting
-    TensorFlow twice costs a minute or more on two cores."""
-    work = tmp_path_factory.mktemp("e2e")
-    started = Servers(workdir=work, database_url=f"sqlite:///{work / 'makegood.db'}")
-    try:
-        started.start()
-    except StartError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture
