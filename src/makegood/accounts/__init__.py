@@ -20,16 +20,16 @@ from makegood.accounts.store import (
     seed_demo_accounts,
 )
 from makegood.accounts.throttle import ThrottlePolicy
-from makegood.policy.tiers import Tier
+from makegood.policy.tiers import Tier, tier_of_role
 
-_TIERS = {"agent": Tier.AGENT, "supervisor": Tier.SUPERVISOR}
 REVIEW_ROLES = ("reviewer", "supervisor", "admin")
 
 
 def tier_for_role(role: str) -> Tier | None:
     """The authority tier of a role: agent -> AGENT, supervisor -> SUPERVISOR; None for
     reviewers, admins (and anything else): they cannot propose or approve remedies."""
-    return _TIERS.get(str(role or "").strip().lower())
+    tier = tier_of_role(role)
+    return tier if tier in (Tier.AGENT, Tier.SUPERVISOR) else None  # no account role is "manager"
 
 
 def ledger_role(role: str) -> str | None:

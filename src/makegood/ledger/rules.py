@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from makegood.errors import LedgerError
 from makegood.ledger.model import ACCEPTED, APPROVED, BOT, OFFERED, PENDING, REJECTED, Proposal
-from makegood.policy.tiers import Tier
+from makegood.policy.tiers import ROLE_TIERS, Tier
 
-DECIDING_ROLES: dict[str, Tier] = {"agent": Tier.AGENT, "supervisor": Tier.SUPERVISOR, "manager": Tier.MANAGER}
+DECIDING_ROLES: dict[str, Tier] = ROLE_TIERS
 DECISIONS = ("approve", "cosign", "reject", "escalate")
 AGREEING = ("approve", "cosign")
 

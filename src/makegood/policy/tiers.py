@@ -69,3 +69,12 @@ def _rank(other: object) -> int:
     if not isinstance(other, Tier):
         raise TypeError(f"cannot compare a Tier with {type(other).__name__}")
     return other.rank
+
+
+# Which tier of authority a person's role carries: the one table the ledger's decision rules,
+# the accounts, the copilot and the desk all read. Reviewers and admins carry none.
+ROLE_TIERS: dict[str, Tier] = {"agent": Tier.AGENT, "supervisor": Tier.SUPERVISOR, "manager": Tier.MANAGER}
+
+
+def tier_of_role(role: object) -> Tier | None:
+    return ROLE_TIERS.get(str(role or "").strip().lower())
