@@ -52,7 +52,51 @@ def create_app(token: str, actions_package: str = "actions") -> Any:
         return None
 
     app.register_middleware(require_token, "request")
+    instrument(app, actions_of(actions_package))
     return app
+
+
+def actions_of(actions_package: str) -> frozenset[str]:
+    """The action names this server runs: the only values the metrics' action label takes."""
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package(actions_package)
+    return frozenset(executor.actions)
+
+
+def instrument(app: Any, known: frozenset[str]) -> None:
+    """Turn counts, latency and errors per action (makegood.metrics), and GET /metrics behind
+    the same token as everything else (Prometheus sends it as a query parameter)."""
+    import time
+
+    from sanic.response import raw
+
+    from makegood import metrics
+
+    async def started(request: Any) -> None:
+        request.ctx.started = time.perf_counter()
+
+    async def finished(request: Any, response: Any) -> None:
+        # Refused calls (no token) are not counted: a forged body must not mint label values.
+        if request.path != "/webhook" or not hasattr(request.ctx, "started") or response.status == 401:
+            return
+        try:
+            name = (request.json or {}).get("next_action")
+        except Exception:  # noqa: BLE001 - an unreadable body: counted, not crashed on
+            name = None
+        action = metrics.bounded(name, known)
+        outcome = "ok" if response.status < 400 else "error"
+        metrics.ACTIONS.labels(action, outcome).inc()
+        metrics.ACTION_SECONDS.labels(action).observe(time.perf_counter() - request.ctx.started)
+
+    async def serve_metrics(request: Any) -> Any:
+        body, content_type = metrics.exposition()
+        return raw(body, content_type=content_type)
+
+    app.register_middleware(started, "request")
+    app.register_middleware(finished, "response")
+    app.add_route(serve_metrics, "/metrics", methods=["GET"])
 
 
 def identity_banner(mode: str, secret: str | None) -> str:

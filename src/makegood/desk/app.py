@@ -19,7 +19,7 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse, json, redirect
 
-from makegood.desk import analytics, api, auth, chat, feedback, live, pages, uploads
+from makegood.desk import analytics, api, auth, chat, feedback, live, metrics_route, pages, uploads
 from makegood.desk.context import HERE, Desk, blocking, desk_of
 from makegood.errors import DecisionConflict, LedgerError, MakegoodError, StoreUnavailable, shown
 
@@ -74,6 +74,7 @@ def create_app(
     api.register(app)
     chat.register(app)
     feedback.register(app)
+    metrics_route.register(app)
     uploads.register(app)
     analytics.register(app)
     live.register(app)

@@ -63,6 +63,7 @@ from makegood.ledger.model import (
     VerifyReport,
 )
 from makegood.ledger.rules import AGREEING, judge, same_person
+from makegood.metrics import PROPOSALS, situation_label
 from makegood.policy.tiers import Tier
 
 GRANTED_STATUSES = (ACCEPTED, APPROVED)  # a proposal in one of these has given the customer something
@@ -169,6 +170,7 @@ class Ledger:
                     self._granting(s, None, stored)
                     self._append(s, "proposal_logged", stored, "proposals", stored, {"status": stored["status"]}, now)
                     result = self._proposal(s, stored)
+                PROPOSALS.labels(situation_label(result.situation), result.tier_required, result.status).inc()
                 return _created(result)
             except IntegrityError:
                 # Another writer logged the same turn (or drew the same public id) a moment ago.

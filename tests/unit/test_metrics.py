@@ -1,0 +1,26 @@
+"""Metric labels stay a bounded set whatever a request carries."""
+
+from __future__ import annotations
+
+import pytest
+
+from makegood.metrics import UNKNOWN, bounded, situation_label, status_class
+
+
+def test_a_label_outside_the_known_set_is_other():
+    known = frozenset({"action_start_case", "action_handoff"})
+    assert bounded("action_handoff", known) == "action_handoff"
+    assert bounded("action_" + "x" * 500, known) == UNKNOWN
+    assert bounded(None, known) == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("situation", "label"),
+    [("damaged_item", "damaged_item"), ("Damaged Item", UNKNOWN), ("x" * 49, UNKNOWN), ("", UNKNOWN), (None, UNKNOWN)],
+)
+def test_situation_labels_are_catalog_shaped_ids_only(situation, label):
+    assert situation_label(situation) == label
+
+
+def test_status_classes():
+    assert [status_class(s) for s in (200, 201, 303, 404, 503)] == ["2xx", "2xx", "3xx", "4xx", "5xx"]
