@@ -53,6 +53,208 @@ _OPTION = {
     },
 }
 
+# -- the live inbox (makegood.desk.live) -------------------------------------------------------------
+_CONVERSATION_ID = {
+    "name": "conversation_id",
+    "in": "path",
+    "required": True,
+    "description": "Rasa's sender id of the handed-over conversation.",
+    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:@-]{1,128}$"},
+}
+_LIVE_WRITE_ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": _error("A reviewer or admin (they may only read), a missing X-CSRF-Token, or not the owner."),
+    "404": _error("No handed-over conversation has this id."),
+    "503": _error("The assistant (Rasa) or the database cannot be reached; nothing was stored or sent."),
+}
+_CONVERSATION_ANSWER = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"conversation": {"$ref": "#/components/schemas/LiveConversation"}},
+            }
+        }
+    }
+}
+_LIVE_PATHS: dict[str, Any] = {
+    "/api/conversations": {
+        "get": {
+            "operationId": "listConversations",
+            "summary": "The live inbox: conversations the bot handed over",
+            "description": "Every role may read. `waiting`: nobody has them yet (longest wait first); `mine`: "
+            "claimed by the caller; `all`: waiting and claimed (released ones are the bot's again).",
+            "parameters": [
+                {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["waiting", "mine", "all"]}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "The conversations.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "conversations": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/LiveConversation"},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "400": {"$ref": "#/components/responses/BadRequest"},
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "503": {"$ref": "#/components/responses/Unavailable"},
+            },
+        }
+    },
+    "/api/conversations/{conversation_id}": {
+        "get": {
+            "operationId": "getConversation",
+            "summary": "One conversation: transcript, handoff packet, proposals, photos",
+            "description": "The transcript is Rasa's tracker (customer, bot and agent turns in order). When Rasa "
+            "cannot be reached the rest is still answered, with `transcript_error` saying why.",
+            "parameters": [_CONVERSATION_ID],
+            "responses": {
+                "200": {
+                    "description": "The conversation.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveDetails"}}},
+                },
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "404": _error("No handed-over conversation has this id."),
+            },
+        }
+    },
+    "/api/conversations/{conversation_id}/claim": {
+        "post": {
+            "operationId": "claimConversation",
+            "summary": "Become the one agent in this conversation (agents and supervisors)",
+            "description": "The customer is told who is there (Hi, I'm Alice, …). Of racing claims exactly one "
+            "wins; the others get 409. If Rasa cannot take the intro, the claim is undone (503).",
+            "parameters": [_CONVERSATION_ID],
+            "responses": {
+                "200": {"description": "Claimed.", **_CONVERSATION_ANSWER},
+                **_LIVE_WRITE_ERRORS,
+                "409": _error("Someone else claimed it first, or it is back with the bot."),
+            },
+        }
+    },
+    "/api/conversations/{conversation_id}/messages": {
+        "post": {
+            "operationId": "sendMessage",
+            "summary": "Write to the customer (the owner only)",
+            "description": "Appended to Rasa's tracker as a bot event naming the agent (delivered by channels "
+            "that can push, such as socket.io) and pushed to the web chat page.",
+            "parameters": [_CONVERSATION_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["text"],
+                            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
+                        }
+                    }
+                },
+            },
+            "responses": {"201": {"description": "Sent and stored."}, **_LIVE_WRITE_ERRORS},
+        }
+    },
+    "/api/conversations/{conversation_id}/deliveries": {
+        "post": {
+            "operationId": "deliverDecision",
+            "summary": "Tell the customer a decision on a request made in this chat, and record that it was told",
+            "description": "Approved: the agent who owns the chat tells the customer (marks `context.delivered_by`). "
+            "Rejected by a supervisor: that supervisor tells the customer, even in a chat they do not own, with "
+            "what the agent can offer instead (marks `context.denial_delivered_by`). The pre-filled wording is "
+            "in `tellings` of GET /api/conversations/{conversation_id}. Sent like a message: Rasa's transcript, "
+            "then the web chat's push.",
+            "parameters": [_CONVERSATION_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["proposal_id", "text"],
+                            "properties": {
+                                "proposal_id": {"type": "string", "example": "P-7K2M9Q"},
+                                "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {"description": "Told: the message and the telling it delivered."},
+                **_LIVE_WRITE_ERRORS,
+                "400": _error("Not JSON, no text or proposal_id, not decided yet, or not a request of this chat."),
+                "403": _error("Someone else tells the customer (the chat's owner, or the rejecting supervisor)."),
+                "404": _error("No such conversation or proposal."),
+                "409": _error("The customer was already told about this decision."),
+            },
+        }
+    },
+    "/api/conversations/{conversation_id}/release": {
+        "post": {
+            "operationId": "releaseConversation",
+            "summary": "Hand the conversation back to the bot (the owner only)",
+            "description": "Rasa resumes the conversation (its slots and case intact) and says a short line.",
+            "parameters": [_CONVERSATION_ID],
+            "responses": {"200": {"description": "Back with the bot.", **_CONVERSATION_ANSWER}, **_LIVE_WRITE_ERRORS},
+        }
+    },
+}
+_LIVE_SCHEMAS: dict[str, Any] = {
+    "LiveConversation": {
+        "type": "object",
+        "properties": {
+            "conversation_id": {"type": "string"},
+            "state": {"type": "string", "enum": ["waiting", "claimed", "released"]},
+            "owner": {"type": "string", "nullable": True},
+            "mine": {"type": "boolean"},
+            "customer_id": {"type": "string", "nullable": True},
+            "handoff_proposal_id": {"type": "string", "nullable": True},
+            "reason": {"type": "string"},
+            "handed_over_at": {"type": "string", "format": "date-time"},
+            "claimed_at": {"type": "string", "format": "date-time", "nullable": True},
+        },
+    },
+    "LiveDetails": {
+        "type": "object",
+        "properties": {
+            "conversation": {"$ref": "#/components/schemas/LiveConversation"},
+            "may_work": {"type": "boolean"},
+            "transcript": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "speaker": {"type": "string", "enum": ["customer", "bot", "agent"]},
+                        "text": {"type": "string"},
+                        "agent": {"type": "string", "nullable": True},
+                    },
+                },
+            },
+            "transcript_error": {"type": "string", "nullable": True},
+            "case": {"type": "object", "nullable": True, "description": "Situation, order, facts and the packet."},
+            "proposals": {"type": "array", "items": {"type": "object"}},
+            "attachments": {"type": "array", "items": {"type": "object"}},
+            "tellings": {
+                "type": "array",
+                "description": "Decisions on this chat's requests the customer has not been told: outcome, "
+                "decided_by, teller (who tells; null while nobody has the chat), mine, what, alternatives "
+                "(rejected: what the agent may offer instead) and the pre-filled wording.",
+                "items": {"type": "object"},
+            },
+        },
+    },
+}
+
 _DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -145,6 +347,45 @@ _DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/api/analytics": {
+            "get": {
+                "operationId": "analytics",
+                "summary": "The analytics figures: exceptions, asks, limits, decisions, reviews, cost",
+                "description": (
+                    "The figures behind the desk's analytics page, each a table with named columns (money as "
+                    "decimal strings). Supervisors, reviewers and admins see every case and may filter by agent; "
+                    "an agent sees only the cases they requested or decided, and gets 403 for anyone else's. "
+                    "With `format=csv` and `table=NAME`, one table as CSV. Writes nothing."
+                ),
+                "parameters": [
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "situation", "in": "query", "schema": {"type": "string"}},
+                    {"name": "agent", "in": "query", "schema": {"type": "string", "maxLength": 128}},
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}},
+                    {
+                        "name": "table",
+                        "in": "query",
+                        "description": "With format=csv: which table (a key of `tables`).",
+                        "schema": {"type": "string", "example": "limits"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The figures (JSON), or one table (CSV).",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/AnalyticsFigures"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "400": {"$ref": "#/components/responses/BadRequest"},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": _error("An agent asking for another agent's figures."),
+                    "503": {"$ref": "#/components/responses/Unavailable"},
+                },
+            }
+        },
+        **_LIVE_PATHS,
     },
     "components": {
         "securitySchemes": {
@@ -181,6 +422,7 @@ _DOCUMENT: dict[str, Any] = {
             "Unavailable": _error("The database or the language model cannot be reached."),
         },
         "schemas": {
+            **_LIVE_SCHEMAS,
             "Error": {
                 "type": "object",
                 "required": ["error"],
@@ -320,6 +562,43 @@ _DOCUMENT: dict[str, Any] = {
                     "tier": {"$ref": "#/components/schemas/Tier"},
                     "note": {"type": "string"},
                     "created_at": {"type": "string", "format": "date-time"},
+                },
+            },
+            "AnalyticsTable": {
+                "type": "object",
+                "required": ["title", "columns", "rows"],
+                "properties": {
+                    "title": {"type": "string"},
+                    "note": {"type": "string", "description": "How the figures are defined."},
+                    "columns": {"type": "array", "items": {"type": "string"}},
+                    "rows": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                        },
+                    },
+                },
+            },
+            "AnalyticsFigures": {
+                "type": "object",
+                "required": ["filters", "scope", "cases", "tables"],
+                "properties": {
+                    "filters": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
+                    "scope": {"type": "string", "example": "all cases"},
+                    "policy_version": {"type": "string"},
+                    "cases": {"type": "integer"},
+                    "truncated": {"type": "boolean"},
+                    "ratings_available": {"type": "boolean"},
+                    "notes": {"type": "array", "items": {"type": "string"}},
+                    "tables": {
+                        "type": "object",
+                        "description": (
+                            "exceptions, asked_vs_given, limits, outcomes, time_to_decision, reviews_by_situation, "
+                            "reviews_by_pair, cost, handoff_reasons, and ratings once chats are rated."
+                        ),
+                        "additionalProperties": {"$ref": "#/components/schemas/AnalyticsTable"},
+                    },
                 },
             },
             "Proposal": {
