@@ -65,7 +65,7 @@ def servers(tmp_path_factory):
         workdir=work,
         database_url=f"sqlite:///{work / 'makegood.db'}",
         desk=True,
-        extra_env={"MAKEGOOD_DEMO_SIGN_IN": "1"},
+        extra_env={"MAKEGOOD_DEMO_SIGN_IN": "1", "MAKEGOOD_ATTACHMENTS_DIR": str(work / "attachments")},
     )
     try:
         started.start()

@@ -13,7 +13,8 @@ from makegood.desk.present import transcript
 from makegood.desk.queue import QUEUE_LIMIT, actions_for, build_queue
 from makegood.errors import DecisionConflict, LedgerError, StoreUnavailable
 from makegood.ledger import normalise_public_id
-from makegood.services import decisions
+from makegood.services import decisions, delivery
+from makegood.services.attachments import open_attachments
 
 NOTE_LIMIT = 2000
 CONFLICT_MESSAGE = "Someone decided this a moment ago. Here is the proposal as it stands now."
@@ -165,7 +166,8 @@ async def queue(request: Any) -> HTTPResponse:
         ledger = desk.services().ledger
         pending = ledger.list(status="pending", limit=QUEUE_LIMIT)
         approved = ledger.list(status="approved", limit=QUEUE_LIMIT) if role else []
-        return build_queue(user.name, user.role, role, pending, approved)
+        to_deliver = delivery.denials_to_deliver(desk.services(), user.name) if role == "supervisor" else []
+        return build_queue(user.name, user.role, role, pending, approved, to_deliver=to_deliver)
 
     built = await blocking(load)
     return desk.render(request, "queue.html", title="Queue", queue=built, now=datetime.now(timezone.utc))
@@ -178,7 +180,7 @@ async def _load(request: Any, public_id: str) -> Any:
 
 
 def _proposal_page(
-    request: Any, p: Any, *, status: int = 200, messages: list | None = None, note: str = ""
+    request: Any, p: Any, *, status: int = 200, messages: list | None = None, note: str = "", photos: Any = ()
 ) -> HTTPResponse:
     desk = desk_of(request)
     user = request.ctx.principal.user
@@ -194,11 +196,15 @@ def _proposal_page(
         note=note,
         messages=messages or [],
         now=datetime.now(timezone.utc),
+        photos=photos,
     )
 
 
 async def proposal(request: Any, public_id: str) -> HTTPResponse:
-    return _proposal_page(request, await _load(request, public_id))
+    p = await _load(request, public_id)
+    desk = desk_of(request)
+    photos = await blocking(lambda: open_attachments(desk.services()).list_for_conversation(p.conversation_id))
+    return _proposal_page(request, p, photos=photos)
 
 
 async def decide(request: Any, public_id: str) -> HTTPResponse:
@@ -229,6 +235,17 @@ async def decide(request: Any, public_id: str) -> HTTPResponse:
     except LedgerError as exc:
         fresh = await _load(request, public_id)
         return _proposal_page(request, fresh, status=400, messages=[("error", str(exc))], note=note)
+    if decision == "reject":
+        # A supervisor's no is theirs to tell, in the chat, with what the agent can offer instead.
+        chat = await blocking(delivery.chat_to_tell, desk.services(), updated, user.name)
+        if chat is not None:
+            desk.flash(
+                request,
+                "success",
+                f"{updated.public_id} rejected. Tell the customer yourself: the message below is ready, "
+                "with what can be offered instead.",
+            )
+            return redirect(f"/live/{chat}", status=303)
     desk.flash(request, "success", _decided_message(updated, decision))
     return redirect(f"/proposals/{updated.public_id}", status=303)
 

@@ -21,6 +21,7 @@ class Queue:
     needs_you: list = field(default_factory=list)
     waiting: list = field(default_factory=list)
     approved: list = field(default_factory=list)  # approved, tell the customer
+    to_deliver: list = field(default_factory=list)  # rejected by this supervisor in a live chat, not told yet
     needs_title: str = "Needs you"
     review_link: bool = False
     read_only: bool = False
@@ -46,10 +47,16 @@ def delivered(p: Any) -> bool:
 
 
 def build_queue(
-    name: str, role: str, ledger_role: str | None, pending: Sequence[Any], approved: Sequence[Any]
+    name: str,
+    role: str,
+    ledger_role: str | None,
+    pending: Sequence[Any],
+    approved: Sequence[Any],
+    to_deliver: Sequence[Any] = (),
 ) -> Queue:
-    """The queue page of `name` (`role`), from pending and approved proposals (newest first)."""
-    queue = Queue(review_link=role in ("reviewer", "supervisor", "admin"))
+    """The queue page of `name` (`role`), from pending and approved proposals (newest first), and
+    the rejections `name` tells the customer themselves (services.delivery.denials_to_deliver)."""
+    queue = Queue(review_link=role in ("reviewer", "supervisor", "admin"), to_deliver=list(to_deliver))
     if ledger_role is None:
         if role == "admin":  # sees everything, decides nothing
             queue.needs_title = "Everything pending"
