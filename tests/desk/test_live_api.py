@@ -270,7 +270,11 @@ def test_release_resumes_rasa_with_a_line_and_only_the_owner_may(world, chat, to
     assert call(world, "POST", f"/api/conversations/{chat}/release", tokens["bob"]).status == 403
     response = call(world, "POST", f"/api/conversations/{chat}/release", tokens["alice"])
     assert response.status == 200 and response.json()["conversation"]["state"] == "released"
-    assert appended_to(rasa, chat)[-1] == [{"event": "resume"}, {"event": "bot", "text": live.BACK_TO_BOT}]
+    assert appended_to(rasa, chat)[-1] == [
+        {"event": "resume"},
+        {"event": "bot", "text": live.BACK_TO_BOT},
+        {"event": "action", "name": "action_listen"},
+    ]
     assert rasa.paused(chat) is False
     assert stored(world, chat)[-1] == live.BACK_TO_BOT
     assert call(world, "POST", f"/api/conversations/{chat}/messages", tokens["alice"]).status == 403

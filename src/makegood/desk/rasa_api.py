@@ -67,8 +67,14 @@ class RasaApi:
         self.append(conversation_id, [agent_event(text, agent, shown_as)])
 
     def resume(self, conversation_id: str, text: str) -> None:
-        """Back to the bot: ConversationResumed plus the bot's line. Slots and the case stay as they were."""
-        self.append(conversation_id, [{"event": "resume"}, {"event": "bot", "text": text}])
+        """Back to the bot: ConversationResumed plus the bot's line. Slots and the case stay as they were.
+        The closing action_listen makes the customer's next message read like any turn's: without
+        it the policies see it straight after action_handoff (the messages logged while paused had
+        no listen before them) and answer a "thanks" with another handoff."""
+        self.append(
+            conversation_id,
+            [{"event": "resume"}, {"event": "bot", "text": text}, {"event": "action", "name": "action_listen"}],
+        )
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None) -> Any:
