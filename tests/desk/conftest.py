@@ -3,6 +3,15 @@ from __future__ import annotations
 import pytest
 
 from tests.desk.harness import make_world
+from tests.support.fake_rasa import FakeRasa
+
+
+@pytest.fixture(scope="module")
+def rasa():
+    """A stand-in Rasa HTTP API for the modules that talk to one (the live inbox, the chat)."""
+    fake = FakeRasa().start()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture(scope="module")

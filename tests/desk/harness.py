@@ -257,7 +257,8 @@ class World:
         )
 
 
-def make_world(tmp_path: Path) -> World:
+def make_world(tmp_path: Path, rasa_url: str = "http://127.0.0.1:9") -> World:
+    """A running desk on a fresh database; `rasa_url`: a FakeRasa's (default: nothing listens)."""
     # Several Sanic apps start in this process: test mode makes Sanic's start-up code rewriting
     # ("touchup") work from the original methods each time instead of re-rewriting its own output.
     from sanic import Sanic
@@ -278,7 +279,7 @@ def make_world(tmp_path: Path) -> World:
         lambda: services,
         accounts,
         understanding,
-        rasa_url="http://127.0.0.1:9",
+        rasa_url=rasa_url,
         name=f"makegood_desk_test_{next(_apps)}_{uuid.uuid4().hex[:6]}",
     )
     server = DeskServer(app).start()

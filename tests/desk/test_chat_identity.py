@@ -11,24 +11,15 @@ import pytest
 
 from makegood.customers.identity import sign, verify
 from tests.desk.harness import make_world
-from tests.support.fake_rasa import FakeRasa
 
 pytestmark = pytest.mark.integration
 SECRET = "desk-chat-identity-secret-0123456789"
 
 
 @pytest.fixture(scope="module")
-def rasa():
-    fake = FakeRasa().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def world(tmp_path_factory, rasa):
-    w = make_world(tmp_path_factory.mktemp("chat-identity"))
+    w = make_world(tmp_path_factory.mktemp("chat-identity"), rasa.url)
     w.services.identity_secret = SECRET
-    w.server.app.ctx.desk.rasa_url = rasa.url
     yield w
     w.server.stop()
     w.engine.dispose()

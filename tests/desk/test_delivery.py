@@ -17,7 +17,6 @@ import pytest
 from makegood.desk import live
 from makegood.ledger import ProposalIn
 from tests.desk.harness import make_world
-from tests.support.fake_rasa import FakeRasa
 
 ASK = {
     "remedy": "full_refund",
@@ -35,16 +34,8 @@ BEYOND_THE_AGENT = {"remedy": "replacement", "size": "129.00", "required_tier": 
 
 
 @pytest.fixture(scope="module")
-def rasa():
-    fake = FakeRasa().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def world(tmp_path_factory, rasa):
-    w = make_world(tmp_path_factory.mktemp("delivery"))
-    w.server.app.ctx.desk.rasa_url = rasa.url
+    w = make_world(tmp_path_factory.mktemp("delivery"), rasa.url)
     yield w
     w.server.stop()
     w.engine.dispose()

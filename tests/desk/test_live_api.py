@@ -14,7 +14,7 @@ from makegood.desk import live
 from makegood.desk.rasa_api import RasaApi
 from makegood.services.conversations import MAX_MESSAGE
 from tests.desk.harness import make_world
-from tests.support.fake_rasa import HANDOFF_REPLY, FakeRasa
+from tests.support.fake_rasa import HANDOFF_REPLY
 
 ROUTES = [
     ("GET", "/api/conversations"),
@@ -27,16 +27,8 @@ WRITES = [r for r in ROUTES if r[0] == "POST"]
 
 
 @pytest.fixture(scope="module")
-def rasa():
-    fake = FakeRasa().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def world(tmp_path_factory, rasa):
-    w = make_world(tmp_path_factory.mktemp("live"))
-    w.server.app.ctx.desk.rasa_url = rasa.url
+    w = make_world(tmp_path_factory.mktemp("live"), rasa.url)
     yield w
     w.server.stop()
     w.engine.dispose()
