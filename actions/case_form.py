@@ -1,37 +1,46 @@
+"""The case form: asks for what the catalog says the situation needs, reads each answer by
+its fact's type, and checks it. No fact is named here: a situation added to the catalog (with
+a slot for each fact it asks) is asked about, read and validated the same way."""
+
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from actions.glue import assistant, entities_of, turn_of
 from makegood.assistant.case_facts import (
-    MONEY_SLOTS,
+    ORDER_ID,
     SignInNeeded,
-    asked_amount,
     gave_up,
+    order_in,
     order_in_text,
-    parse_slot,
+    parse_order_id,
     slots_to_ask,
-    value_for_slot,
 )
+from makegood.assistant.fact_reading import parse_fact, read_fact
 from makegood.errors import MakegoodError
 from makegood.services.bootstrap import get_services
+
+# What the bot says when an answer cannot be read as the fact's type.
+NOT_UNDERSTOOD = {"money": "utter_amount_not_understood", "hour": "utter_duration_not_understood"}
+NOT_UNDERSTOOD_OTHERWISE = "utter_answer_not_understood"
 
 
 def slots_for(situation: str | None, misses: object = 0) -> list[str]:
     if gave_up(misses):
         return []  # the form ends; action_propose_resolution hands the case over
     if not situation:
-        return ["order_id"]
+        return [ORDER_ID]
     return slots_to_ask(get_services().catalog, situation, misses)
 
 
 class ValidateCaseForm(FormValidationAction):
     """Asks only for what the policy needs in this situation; validates each answer
-    against the customer store (order numbers) and the money rules (amounts)."""
+    against the customer store (order numbers) and the fact's type (everything else)."""
 
     def name(self) -> str:
         return "validate_case_form"
@@ -41,69 +50,82 @@ class ValidateCaseForm(FormValidationAction):
     ) -> list[str]:
         try:
             asked = slots_for(tracker.get_slot("situation"), tracker.get_slot("fact_misses"))
-            if (
-                asked
-                and "order_id" not in asked
-                and (tracker.get_slot("order_id") or any(e.entity == "order_id" for e in entities_of(tracker)))
-            ):
+            if asked and ORDER_ID not in asked and (tracker.get_slot(ORDER_ID) or order_in(entities_of(tracker))):
                 # Not asked for here (nothing to look up), but an order number the customer gives
                 # is taken and checked like any other: facts in any order.
-                asked = asked + ["order_id"]
+                asked = asked + [ORDER_ID]
             return asked
         except Exception:  # noqa: BLE001 - catalog unavailable: ask for the order, a person will follow up
-            return ["order_id"]
+            return [ORDER_ID]
 
-    async def extract_order_id(self, dispatcher, tracker, domain):
-        return self._extract("order_id", tracker)
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The next slot, as Rasa would pick it; a catalog fact is asked here, in the catalog's
+        words (Rasa asks `utter_ask_<slot>` itself, and a catalog fact has none)."""
+        event = await super().next_requested_slot(dispatcher, tracker, domain)
+        slot = event.get("value") if event else None
+        if slot and slot != ORDER_ID:
+            question = get_services().catalog.question(tracker.get_slot("situation"), slot)
+            if question:
+                dispatcher.utter_message(text=question)
+        return event
 
-    async def extract_disputed_amount(self, dispatcher, tracker, domain):
-        return self._extract("disputed_amount", tracker)
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        # extract_<fact> and validate_<fact> for every fact the catalog asks, found by rasa_sdk
+        # with getattr: one generic pair instead of a method per fact.
+        for prefix, make in (("extract_", self._extractor), ("validate_", self._validator)):
+            if name.startswith(prefix):
+                fact = name[len(prefix) :]
+                if fact in get_services().catalog.askable_facts():
+                    return make(fact)
+        raise AttributeError(name)
 
-    async def extract_debt_amount(self, dispatcher, tracker, domain):
-        return self._extract("debt_amount", tracker)
-
-    async def extract_price_difference(self, dispatcher, tracker, domain):
-        return self._extract("price_difference", tracker)
-
-    async def extract_outage_hours(self, dispatcher, tracker, domain):
-        return self._extract("outage_hours", tracker)
-
-    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        if tracker.get_slot(slot) is not None:
-            return {}
-        # An order number is unmistakable, so it is taken whenever it comes (facts in any order);
-        # a bare amount fills only the slot we asked for.
-        if tracker.get_slot("requested_slot") != slot and slot != "order_id":
-            return {}
-        if slot == "order_id" and tracker.get_slot("requested_slot") != slot:
-            value = value_for_slot(slot, entities_of(tracker))
-            return {slot: value} if value is not None else {}
-        value = value_for_slot(slot, entities_of(tracker))
-        text = (tracker.latest_message or {}).get("text") or ""
-        if value is None and slot == "order_id":  # asked for the number, the customer typed it bare
-            value = order_in_text(text)
-        if (
-            value is None
-            and slot in MONEY_SLOTS
-            and not any(e.entity in ("order_id", "duration_days", "duration_hours") for e in entities_of(tracker))
-        ):
-            # Asked for a sum: "about 250", "two hundred". An order number or "3 days" is not one.
+    def _extractor(self, fact: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def extract(dispatcher, tracker, domain):
+            if tracker.get_slot(fact) is not None or tracker.get_slot(REQUESTED_SLOT) != fact:
+                return {}  # a bare answer fills only the slot we asked for
+            spec = get_services().catalog.facts[fact]
+            text = (tracker.latest_message or {}).get("text") or ""
             try:
-                value = asked_amount([], text)[0]
+                value = read_fact(spec, entities_of(tracker), text, asked=True)
             except MakegoodError:
                 value = None
-        return {slot: value} if value is not None else {}
+            return {fact: value} if value is not None else {}
+
+        return extract
+
+    def _validator(self, fact: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def validate(value, dispatcher, tracker, domain):
+            spec = get_services().catalog.facts[fact]
+            try:
+                return {fact: parse_fact(spec, value)}
+            except MakegoodError:
+                response = NOT_UNDERSTOOD.get(spec.type, NOT_UNDERSTOOD_OTHERWISE)
+                return self._missed(fact, tracker, dispatcher, response)
+
+        return validate
+
+    async def extract_order_id(self, dispatcher, tracker, domain):
+        if tracker.get_slot(ORDER_ID) is not None:
+            return {}
+        # An order number is unmistakable, so it is taken whenever it comes (facts in any order);
+        # typed bare ("10422") it counts only when we asked for it.
+        value = order_in(entities_of(tracker))
+        if value is None and tracker.get_slot(REQUESTED_SLOT) == ORDER_ID:
+            value = order_in_text((tracker.latest_message or {}).get("text") or "")
+        return {ORDER_ID: value} if value is not None else {}
 
     async def validate_order_id(self, value, dispatcher, tracker, domain):
         try:
-            order_id = parse_slot("order_id", value)
+            order_id = parse_order_id(value)
             if assistant().order_owner(turn_of(tracker), order_id) is None:
-                return self._missed("order_id", tracker, dispatcher, "utter_order_not_found", order_id=order_id)
+                return self._missed(ORDER_ID, tracker, dispatcher, "utter_order_not_found", order_id=order_id)
         except SignInNeeded:
-            return self._missed("order_id", tracker, dispatcher, "utter_sign_in_for_orders")
+            return self._missed(ORDER_ID, tracker, dispatcher, "utter_sign_in_for_orders")
         except MakegoodError:
-            return self._missed("order_id", tracker, dispatcher, "utter_order_not_found", order_id=str(value)[:40])
-        return {"order_id": order_id}
+            return self._missed(ORDER_ID, tracker, dispatcher, "utter_order_not_found", order_id=str(value)[:40])
+        return {ORDER_ID: order_id}
 
     @staticmethod
     def _missed(
@@ -114,24 +136,3 @@ class ValidateCaseForm(FormValidationAction):
         if not gave_up(misses):
             dispatcher.utter_message(response=response, **values)
         return {slot: None, "fact_misses": float(misses)}
-
-    async def validate_disputed_amount(self, value, dispatcher, tracker, domain):
-        return self._money("disputed_amount", value, dispatcher, tracker)
-
-    async def validate_debt_amount(self, value, dispatcher, tracker, domain):
-        return self._money("debt_amount", value, dispatcher, tracker)
-
-    async def validate_price_difference(self, value, dispatcher, tracker, domain):
-        return self._money("price_difference", value, dispatcher, tracker)
-
-    async def validate_outage_hours(self, value, dispatcher, tracker, domain):
-        try:
-            return {"outage_hours": str(parse_slot("outage_hours", value))}
-        except MakegoodError:
-            return self._missed("outage_hours", tracker, dispatcher, "utter_duration_not_understood")
-
-    def _money(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        try:
-            return {slot: str(parse_slot(slot, value))}
-        except MakegoodError:
-            return self._missed(slot, tracker, dispatcher, "utter_amount_not_understood")

@@ -11,7 +11,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from makegood.assistant.case_facts import FACT_SLOTS as CASE_FACT_SLOTS
 from makegood.assistant.resolution import Assistant, Reply, Turn
 from makegood.assistant.whose_chat import bound_customer
 from makegood.nlp import Entity, extract
@@ -19,7 +18,12 @@ from makegood.services.bootstrap import get_services
 
 log = logging.getLogger("makegood.actions")
 
-FACT_SLOTS = ("situation", "order_id", "fact_misses", "case_opening") + CASE_FACT_SLOTS
+# The case's own slots; the facts it gathers are whatever the catalog asks (case_slots()).
+CASE_SLOTS = ("situation", "order_id", "fact_misses", "case_opening")
+
+
+def case_slots() -> tuple[str, ...]:
+    return CASE_SLOTS + get_services().catalog.askable_facts()
 
 
 def assistant() -> Assistant:
@@ -60,7 +64,7 @@ def turn_of(tracker: Tracker) -> Turn:
         conversation_id=tracker.sender_id,
         channel=str(channel),
         situation=tracker.get_slot("situation"),
-        slots={name: tracker.get_slot(name) for name in FACT_SLOTS},
+        slots={name: tracker.get_slot(name) for name in case_slots()},
         stage=tracker.get_slot("stage"),
         text=str(latest.get("text") or "")[:2000],
         entities=entities_of(tracker),
@@ -101,7 +105,10 @@ def session_of(events: list[dict[str, Any]]) -> str:
 
 def speak(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:
     for say in reply.says:
-        dispatcher.utter_message(response=say.response, **dict(say.params))
+        if say.text:  # the catalog's own words (a fact's question)
+            dispatcher.utter_message(text=say.text)
+        else:
+            dispatcher.utter_message(response=say.response, **dict(say.params))
     events: list[dict[str, Any]] = [SlotSet(k, v) for k, v in reply.slots.items()]
     if reply.pause:
         events.append(ConversationPaused())

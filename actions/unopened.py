@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clarify import answer_to_clarify, ask_or_open, candidates_of, phrase
 from actions.glue import entities_of
 from actions.start_case import earlier_message, open_case
-from makegood.assistant.case_facts import value_for_slot
+from makegood.assistant.case_facts import order_in
 from makegood.services.bootstrap import get_services
 
 MIN_CONFIDENCE = 0.05  # below this no situation is worth asking about
@@ -66,6 +66,6 @@ def assume_likelier(dispatcher: CollectingDispatcher, tracker: Tracker, domain: 
     MG-10482"): asking again would stall, so take the likelier of the two, say so plainly, and
     keep what this message gave."""
     situation = next(iter(tracker.get_slot("clarify_options")))
-    order = value_for_slot("order_id", entities_of(tracker))
+    order = order_in(entities_of(tracker))
     dispatcher.utter_message(response="utter_assume_situation", situation=phrase(domain, situation))
     return open_case(dispatcher, tracker, situation, earlier_message(tracker) or "", order_id=order)

@@ -87,6 +87,7 @@ class Project:
     responses: dict[str, tuple[Path, list[str]]] = field(default_factory=dict)  # name -> (file, its texts)
     examples: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)  # intent -> [(file, example)]
     openings: list[Opening] = field(default_factory=list)
+    slots: dict[str, tuple[Path, list[str]]] = field(default_factory=dict)  # slot -> (file, its mapping types)
 
 
 def yaml_files(path: Path) -> list[Path]:
@@ -115,6 +116,12 @@ def read_project(layout: Layout) -> Project:
             name = next(iter(item), None) if isinstance(item, dict) else item
             if isinstance(name, str):
                 project.intents.setdefault(name, path)
+        slots = doc.get("slots") or {}
+        if isinstance(slots, dict):
+            for name, body in slots.items():
+                mappings = body.get("mappings") if isinstance(body, dict) else None
+                kinds = [str(m.get("type")) for m in mappings or [] if isinstance(m, dict)]
+                project.slots.setdefault(str(name), (path, kinds))
         responses = doc.get("responses") or {}
         if isinstance(responses, dict):
             for name, variants in responses.items():
@@ -226,6 +233,19 @@ def check_project(catalog: Catalog, layout: Layout, min_examples: int = MIN_EXAM
                 rules_dir,
                 f"no rule opens a {sid} case ({where}): intent {sid}, utter_{sid}_apology, "
                 f"{START_CASE}, case_form (as in data/rules/open_case.yml)",
+            )
+    for fact in catalog.askable_facts():
+        asked_in = ", ".join(s for s in catalog.situations if fact in catalog.asked_facts(s))
+        if fact not in project.slots:
+            problem(
+                domain,
+                f"no slot {fact} for the fact the case form asks in {asked_in}: add it under `slots:` "
+                f"(type: text, influence_conversation: false, mappings: [{{type: custom}}])",
+            )
+        elif "custom" not in project.slots[fact][1]:
+            problem(
+                project.slots[fact][0],
+                f"slot {fact} needs a `type: custom` mapping: the case form reads it by the fact's type",
             )
     for opening in project.openings:
         if opening.intent not in catalog.situations:

@@ -53,6 +53,13 @@ def _templates() -> list[tuple[str, re.Pattern]]:
                 template = str(variation.get("text") or "")
                 if template:
                     out.append((name, _pattern(template)))
+    # The questions for a case's facts are the catalog's words (`ask:` / `asks:`).
+    from makegood.policy import load_catalog
+
+    catalog = load_catalog(ROOT / "policy")
+    for situation in catalog.situations:
+        for fact in catalog.asked_facts(situation):
+            out.append((f"utter_ask_{fact}", _pattern(catalog.question(situation, fact))))
     return out
 
 
@@ -80,6 +87,7 @@ ASKS_FACT = (
     "utter_ask_price_difference",
     "utter_duration_not_understood",
     "utter_amount_not_understood",
+    "utter_answer_not_understood",
 )
 OPENED = (
     "utter_ask_order_id",

@@ -432,6 +432,7 @@ def test_a_rule_no_tier_may_grant_this_customer_asks_for_nothing():
 
 
 def test_check_answers_outside_policy_for_a_remedy_the_situation_lacks_whatever_is_missing():
-    catalog = catalog_of(SELECT.replace("fee_review:\n", "fee_review:\n  needs: [fee]\n"))
+    needs_fee = "fee_review:\n  needs: [fee]\n  asks: {fee: 'How much was the fee?'}\n"
+    catalog = catalog_of(SELECT.replace("fee_review:\n", needs_fee))
     verdict = check(catalog, Case.build(catalog, "fee_review", {}), "promo_code", None, SS)
     assert verdict.status == "outside_policy" and verdict.rules == ("fee_review.remedies",)

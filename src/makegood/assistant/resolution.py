@@ -15,8 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from makegood.assistant.case_facts import (
-    DERIVED,
-    MONEY_SLOTS,
     CaseContext,
     OrderNotFound,
     SignInNeeded,
@@ -24,8 +22,8 @@ from makegood.assistant.case_facts import (
     gave_up,
     opening_slots,
     order_in_text,
-    sums_in,
 )
+from makegood.assistant.fact_reading import sums_in
 from makegood.assistant.phrasing import describe, describe_plan, params
 from makegood.assistant.reading import ASKED_AS, Reading, demanded_sums, read_reply, refused_remedies
 from makegood.customers.scoped import ScopedCustomers, SignInRequired
@@ -47,6 +45,7 @@ MENU_SIZE = 3  # offers shown at once: enough choice, short enough to read in a 
 class Say:
     response: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""  # words from the catalog (a fact's question) instead of a domain response
 
 
 @dataclass
@@ -58,6 +57,10 @@ class Reply:
 
     def say(self, response: str, **values: Any) -> Reply:
         self.says.append(Say(response, values))
+        return self
+
+    def say_text(self, text: str) -> Reply:
+        self.says.append(Say("", {}, text))
         return self
 
 
@@ -164,10 +167,7 @@ class Assistant:
             # A fact the customer could still tell us keeps a situation possible; one the order
             # should know and does not (days past the return window of an undelivered parcel)
             # rules it out.
-            askable = all(
-                f not in DERIVED and f in self.s.catalog.facts and self.s.catalog.facts[f].source == "conversation"
-                for f in anyone.missing_facts
-            )
+            askable = all(f in self.s.catalog.asked_facts(situation) for f in anyone.missing_facts)
             if anyone.offers or anyone.beyond or (anyone.missing_facts and askable):
                 fits.append(situation)
         return fits[0] if len(fits) == 1 else None
@@ -205,7 +205,8 @@ class Assistant:
         if not opening or not _ASKING.search(opening.lower()):
             return None
         told = set()  # the sums they told us as facts (the disputed charge), which are not asks
-        for slot in MONEY_SLOTS:
+        money = [f for f in self.s.catalog.askable_facts() if self.s.catalog.facts[f].type == "money"]
+        for slot in money:
             try:
                 told.add(Decimal(str(turn.slots.get(slot))))
             except ArithmeticError:
@@ -426,7 +427,7 @@ class Assistant:
             return _order_missing(missing)
         debt = ctx.case.facts.get("debt_amount")
         if debt is None:
-            return Reply().say("utter_ask_debt_amount")
+            return Reply().say_text(self.s.catalog.question(turn.situation, "debt_amount"))
         result = plan_for(self.s.catalog, debt, weekly, BOT_TIER)
         found = options(self.s.catalog, ctx.case, BOT_TIER)
         ask = {"remedy": "payment_plan", "weekly": str(result.asked_weekly)}

@@ -6,8 +6,7 @@ HTTP layer lives in `makegood.desk`. The same trust rules as the bot's:
 - authority comes from the signed-in user's role (`accounts.tier_for_role`), never from
   the request;
 - company facts (membership, order value, history) come only from the customer store;
-  the request may carry conversation facts only (disputed_amount, debt_amount,
-  price_difference, outage_hours);
+  the request may carry conversation facts only (those the catalog asks customers for);
 - `log` re-derives the case and re-checks the chosen remedy server-side: a size or tier
   sent by the browser is never taken on trust.
 """
@@ -25,15 +24,15 @@ from typing import Any
 
 from makegood.accounts import User, tier_for_role
 from makegood.assistant.case_facts import (
-    DERIVED,
-    FACT_SLOTS,
+    ORDER_ID,
     CaseContext,
     OrderNotFound,
     build_case,
     opening_slots,
-    parse_slot,
+    parse_order_id,
     slots_to_ask,
 )
+from makegood.assistant.fact_reading import parse_fact
 from makegood.assistant.phrasing import describe
 from makegood.copilot.understanding import Parsed, Understanding
 from makegood.errors import CaseError, MakegoodError
@@ -58,17 +57,7 @@ SPEAKERS = ("customer", "agent")
 APPROVAL_TIERS = (Tier.PEER, Tier.SUPERVISOR, Tier.MANAGER)
 CHANNEL = "copilot"
 
-QUESTIONS = {
-    "order_id": "Could you give me the order number? It looks like MG-10421.",
-    "disputed_amount": "How much was the charge?",
-    "debt_amount": "How much is overdue on your statement?",
-    "price_difference": "How much lower is the price now than what you paid?",
-    "outage_hours": "Roughly how long was the service down — a few hours, a day?",
-}
-QUESTIONS_BY_SITUATION = {
-    ("fee_dispute", "disputed_amount"): "How much was the fee?",
-    ("billing_error", "disputed_amount"): "How much was the charge you're questioning?",
-}
+ORDER_QUESTION = "Could you give me the order number? It looks like MG-10421."
 GENERIC_APOLOGY = "I'm sorry about this — let's put it right."
 LISTEN_OPEN = "Thanks for getting in touch — could you tell me what happened?"
 THANK = "Thank you for your patience — and for telling us."
@@ -175,21 +164,22 @@ def conversation_facts(catalog: Catalog, facts: Mapping[str, Any]) -> dict[str, 
         spec = catalog.facts.get(name)
         if spec is not None and spec.source == "company":
             raise CaseError(f"{name} is known by the company; it is read from the customer store")
-        if name in DERIVED:
+        if name in catalog.derived_facts():
             raise CaseError(f"{name} is worked out from the order; it is not taken from the conversation")
-    unknown = sorted(name for name in facts if name not in FACT_SLOTS)
+    taken = catalog.askable_facts()
+    unknown = sorted(name for name in facts if name not in taken)
     if unknown:
         # Names come from the client: quote a few, shortened, so the message stays one readable line.
         named = ", ".join(repr(n[:40] + ("…" if len(n) > 40 else "")) for n in unknown[:3])
         more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
         raise CaseError(
-            f"unknown fact{'s' if len(unknown) > 1 else ''} {named}{more}; the copilot takes {', '.join(FACT_SLOTS)}"
+            f"unknown fact{'s' if len(unknown) > 1 else ''} {named}{more}; the copilot takes {', '.join(taken)}"
         )
     clean: dict[str, Any] = {}
     for name, value in facts.items():
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
-        parse_slot(name, value)  # a clear CaseError now rather than a vague one later
+        parse_fact(catalog.facts[name], value)  # a clear CaseError now rather than a vague one later
         clean[name] = value if isinstance(value, str) else str(value)
     return clean
 
@@ -253,7 +243,7 @@ def _case(
         if known:
             base = build_case(catalog, services.customers, situation, slots, today)
             facts = {k: v for k, v in known.items() if k in catalog.facts}
-            facts.update({k: base.case.facts[k] for k in FACT_SLOTS if base.case.facts.get(k) is not None})
+            facts.update({k: base.case.facts[k] for k in catalog.askable_facts() if base.case.facts.get(k) is not None})
             return _Found(CaseContext(Case.build(catalog, situation, facts), customer_id, None), False, True, notes)
         if strict:
             raise CaseError(f"no customer {customer_id}")
@@ -319,9 +309,11 @@ def apologies() -> dict[str, str]:
     return found
 
 
-def question_for(situation: str | None, fact: str) -> str | None:
-    own = QUESTIONS_BY_SITUATION.get((situation, fact)) if situation is not None else None
-    return own or QUESTIONS.get(fact)
+def question_for(catalog: Catalog, situation: str | None, fact: str) -> str | None:
+    """The question the agent could ask: the catalog's, as the bot asks it."""
+    if fact == ORDER_ID:
+        return ORDER_QUESTION
+    return catalog.question(situation, fact) or None
 
 
 def _who(tier: Tier) -> str:
@@ -424,7 +416,7 @@ def _slots_from_entities(
         for slot, value in opening_slots(catalog, situation, parses[i].entities).items():
             if slot in wanted and slot not in slots and value not in (None, ""):
                 try:
-                    parse_slot(slot, value)
+                    parse_order_id(value) if slot == ORDER_ID else parse_fact(catalog.facts[slot], value)
                 except CaseError as exc:
                     notes.append(f"Ignored {slot.replace('_', ' ')} from the chat: {exc}")
                     continue
@@ -458,7 +450,7 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
         asked = [*asked, "order_id"]
     wanted = {s for s in asked if (s == "order_id" and not request.order_id) or (s != "order_id" and s not in given)}
     slots = _slots_from_entities(catalog, situation, parses, wanted, notes) if wanted else {}
-    order_id = request.order_id or (slots.get("order_id") and str(parse_slot("order_id", slots["order_id"])))
+    order_id = request.order_id or (slots.get(ORDER_ID) and parse_order_id(slots[ORDER_ID]))
     conversation = {k: v for k, v in slots.items() if k != "order_id"}
     conversation.update(given)
 
@@ -468,8 +460,9 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
 
     missing: list[str] = []
     if not found_case.order_known:
+        derived = catalog.derived_facts()
         company_gap = any(
-            catalog.facts[f].source == "company" or f in DERIVED for f in found.missing_facts if f in catalog.facts
+            catalog.facts[f].source == "company" or f in derived for f in found.missing_facts if f in catalog.facts
         )
         if not found_case.customer_known or company_gap or order_id:
             missing.append("order_id")
@@ -482,11 +475,13 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
         f
         for f in found.missing_facts
         if found_case.order_known
-        or not (catalog.facts.get(f) is not None and (catalog.facts[f].source == "company" or f in DERIVED))
+        or not (
+            catalog.facts.get(f) is not None and (catalog.facts[f].source == "company" or f in catalog.derived_facts())
+        )
     ]
     order = {slot: n for n, slot in enumerate(asked)}
     missing += sorted(engine_missing, key=lambda f: (order.get(f, len(order)), f))
-    next_question = next((q for q in (question_for(situation, f) for f in missing) if q), None)
+    next_question = next((q for q in (question_for(catalog, situation, f) for f in missing) if q), None)
 
     in_authority = [option_json(o) for o in found.offers]
     return Suggestion(
@@ -497,7 +492,7 @@ def suggest(services: Services, understanding: Understanding, request: SuggestRe
         customer_id=ctx.customer_id,
         facts=to_jsonable(ctx.case.as_json()),
         conversation_facts={
-            k: str(to_jsonable(ctx.case.facts[k])) for k in FACT_SLOTS if ctx.case.facts.get(k) is not None
+            k: str(to_jsonable(ctx.case.facts[k])) for k in catalog.askable_facts() if ctx.case.facts.get(k) is not None
         },
         in_authority=in_authority,
         needs_approval=needs_approval(found),

@@ -11,7 +11,7 @@ from typing import Any
 
 from makegood.ledger.model import APPROVED, PENDING
 from makegood.ledger.rules import agreeing_people, same_person
-from makegood.policy.tiers import Tier
+from makegood.policy.tiers import Tier, tier_of_role
 
 QUEUE_LIMIT = 500  # proposals read per status for one queue page
 
@@ -74,10 +74,9 @@ def build_queue(
         for p in pending
         if p.status == PENDING and not requested_by(p, name) and not (_tier(p) == Tier.PEER and has_agreed(p, name))
     ]
-    if ledger_role == "supervisor":
-        queue.needs_you = [p for p in others if _tier(p) <= Tier.SUPERVISOR]
-    else:
-        queue.needs_you = [p for p in others if _tier(p) in (Tier.AGENT, Tier.PEER)]
+    # What this person may settle: up to their own tier, and peer cases (a co-signature).
+    authority = max(tier_of_role(ledger_role) or Tier.AGENT, Tier.PEER)
+    queue.needs_you = [p for p in others if _tier(p) <= authority]
     queue.approved = [p for p in approved if p.status == APPROVED and requested_by(p, name) and not delivered(p)]
     return queue
 
@@ -105,7 +104,7 @@ def actions_for(p: Any, name: str, ledger_role: str | None) -> Actions:
     if ledger_role is None or p.status != PENDING:
         return out
     tier = _tier(p)
-    authority = Tier.SUPERVISOR if ledger_role == "supervisor" else Tier.AGENT
+    authority = tier_of_role(ledger_role) or Tier.AGENT  # policy/tiers.ROLE_TIERS: the one role -> tier table
     may_act = authority >= tier or (ledger_role == "agent" and tier == Tier.PEER)
     if may_act:
         if requested_by(p, name):

@@ -85,6 +85,24 @@ def enum_value(spec: FactSpec, value: object) -> str | None:
     return next((v for v in spec.values if " ".join(v.split()).casefold() == wanted), None)
 
 
+def derived_facts(catalog: Catalog, situation: str, facts: Mapping[str, object]) -> dict[str, object]:
+    """The situation's derived facts from `facts` (those whose inputs are known). A computed
+    value replaces one given: nobody is asked, or believed about, what the catalog works out.
+    Below zero counts as zero (days past a window that has not closed are none)."""
+    values: dict[str, object] = {**catalog.constants(), **facts}
+    derived: dict[str, object] = {}
+    for name, derivation in catalog.situation(situation).derive.items():
+        value = derivation.evaluate(values)
+        if value is None:
+            continue
+        spec = catalog.facts[name]
+        value = max(value, Decimal(0))
+        if spec.type in WHOLE_LIMITS:
+            value = min(value.to_integral_value(), Decimal(WHOLE_LIMITS[spec.type]))
+        derived[name] = values[name] = coerce_fact(spec, value)
+    return derived
+
+
 @dataclass(frozen=True)
 class Case:
     situation: str
@@ -111,6 +129,7 @@ class Case:
         for name, spec in catalog.facts.items():
             if name not in typed and spec.default is not None:
                 typed[name] = spec.default
+        typed.update(derived_facts(catalog, situation, typed))
         return cls(situation=situation, facts=MappingProxyType(dict(sorted(typed.items()))), history=history)
 
     def get(self, name: str) -> object:

@@ -17,8 +17,11 @@ from makegood.errors import PolicyError
 from makegood.money import ABSURD_AMOUNT
 from makegood.policy.case import coerce_fact, enum_value  # the one place that types a fact value
 from makegood.policy.conditions import OPERATORS, AllOf, AnyOf, Condition, FactTest, Not, facts_named
+from makegood.policy.derived import Derivation, DerivationError, parse_derivation
 from makegood.policy.model import (
+    CONSTANTS,
     FACT_TYPES,
+    MONEY_READINGS,
     NUMERIC_FACT_TYPES,
     REMEDY_KINDS,
     SITUATION_ID,
@@ -41,6 +44,7 @@ POLICY_SUFFIXES = (".yml", ".yaml")
 # Top-level sections whose entries may be spread over several files of a policy directory; every
 # other top-level key (label, currency, payment_plans, ...) is written in one file only.
 MERGED_SECTIONS = ("facts", "remedies", "situations", "tiers", "notes")
+MAX_QUESTION = 300  # characters: a question the bot says in one chat bubble
 MAX_WHOLE = 1_000_000  # no count, day or week limit in a catalog is bigger than this
 _SITUATION_ID = re.compile(SITUATION_ID)
 
@@ -362,7 +366,7 @@ class _Builder:
         for name, body in self.mapping(raw, "facts").items():
             where = f"facts.{name}"
             body = self.mapping(body, where)
-            self.only_keys(body, where, {"type", "source", "description", "values", "default"})
+            self.only_keys(body, where, {"type", "source", "description", "values", "default", "ask", "read"})
             ftype = self.required(body, "type", where)
             if ftype not in FACT_TYPES:
                 raise self.fail(f"{where}.type", f"expected one of {', '.join(FACT_TYPES)}, got {ftype!r}")
@@ -385,6 +389,22 @@ class _Builder:
             twice = next((v for v, f in zip(values, folded, strict=True) if folded.count(f) > 1), None)
             if twice is not None:
                 raise self.fail(f"{where}.values", f"{twice!r} is listed twice (values are matched whatever the case)")
+            ask = body.get("ask", "")
+            if not isinstance(ask, str) or len(ask) > MAX_QUESTION:
+                raise self.fail(
+                    f"{where}.ask", f"expected the question as a sentence of at most {MAX_QUESTION} characters"
+                )
+            if ask and source == "company":
+                raise self.fail(
+                    f"{where}.ask", f"{name} is a company fact, read from the customer store: nobody is asked for it"
+                )
+            read = body.get("read", "amount")
+            if read not in MONEY_READINGS or (read != "amount" and ftype != "money"):
+                raise self.fail(
+                    f"{where}.read",
+                    f"a money fact is read as one of {', '.join(MONEY_READINGS)}; other facts are read by their type"
+                    f", got {read!r}",
+                )
             spec = FactSpec(
                 name=name,
                 type=ftype,
@@ -392,6 +412,8 @@ class _Builder:
                 description=str(body.get("description", "")),
                 values=values,
                 default=None,
+                ask=ask.strip(),
+                read=read,
             )
             if "default" in body:
                 try:
@@ -485,6 +507,8 @@ class _Builder:
                 "fair_ask_remedy",
                 "handoff",
                 "handoff_tier",
+                "asks",
+                "derive",
             },
         )
         handoff_tier, handoff_reason = self.situation_handoff(body, where)
@@ -516,7 +540,7 @@ class _Builder:
         fair_ask = body.get("fair_ask", False)
         if not isinstance(fair_ask, bool):
             raise self.fail(f"{where}.fair_ask", f"expected true or false, got {fair_ask!r}")
-        return Situation(
+        situation = Situation(
             id=sid,
             description=str(body.get("description", "")),
             needs=needs,
@@ -527,7 +551,57 @@ class _Builder:
             handoff_tier=handoff_tier,
             handoff_reason=handoff_reason,
             ordinary=ordinary,
+            asks=self.asks(body.get("asks", {}), f"{where}.asks", facts),
+            derive=self.derivations(body.get("derive", {}), f"{where}.derive", facts),
         )
+        self.questions_declared(situation, where, facts)
+        return situation
+
+    def asks(self, raw: Any, where: str, facts: Mapping[str, FactSpec]) -> dict[str, str]:
+        """`asks: {fact: question}`: this situation's own wording for a conversation fact."""
+        out: dict[str, str] = {}
+        for fact, question in self.mapping(raw, where).items():
+            spec = facts.get(fact)
+            if spec is None:
+                raise self.fail(f"{where}.{fact}", f"unknown fact {fact!r}")
+            if spec.source == "company":
+                raise self.fail(f"{where}.{fact}", f"{fact} is a company fact, read from the customer store")
+            if not isinstance(question, str) or not question.strip() or len(question) > MAX_QUESTION:
+                raise self.fail(
+                    f"{where}.{fact}", f"expected the question as a sentence of at most {MAX_QUESTION} characters"
+                )
+            out[fact] = question.strip()
+        return out
+
+    def derivations(self, raw: Any, where: str, facts: Mapping[str, FactSpec]) -> dict[str, Derivation]:
+        """`derive: {fact: expression}`: facts worked out from others (policy/derived.py)."""
+        out: dict[str, Derivation] = {}
+        names = set(facts) | set(CONSTANTS)
+        for fact, text in self.mapping(raw, where).items():
+            spec = facts.get(fact)
+            if spec is None:
+                raise self.fail(f"{where}.{fact}", f"unknown fact {fact!r}")
+            if spec.source == "company":
+                raise self.fail(f"{where}.{fact}", f"{fact} is a company fact: the customer store knows it")
+            if spec.type not in NUMERIC_FACT_TYPES:
+                raise self.fail(f"{where}.{fact}", f"only a number can be derived; {fact} is a {spec.type}")
+            try:
+                out[fact] = parse_derivation(fact, text, names)
+            except DerivationError as exc:
+                raise self.fail(f"{where}.{fact}", str(exc)) from None
+        return out
+
+    def questions_declared(self, situation: Situation, where: str, facts: Mapping[str, FactSpec]) -> None:
+        """Every fact the customer will be asked for has a question to ask."""
+        for fact in sorted(situation.needed()):
+            spec = facts[fact]
+            asked = spec.source == "conversation" and fact not in situation.derive and spec.default is None
+            if asked and not (situation.asks.get(fact) or spec.ask):
+                raise self.fail(
+                    where,
+                    f"{fact} is asked of the customer here but has no question: give facts.{fact} an `ask:` "
+                    f"(or this situation an `asks: {{{fact}: ...}}`), or `derive:` it from other facts",
+                )
 
     def situation_handoff(self, body: Mapping[str, Any], where: str) -> tuple[Tier | None, str]:
         """`handoff: {tier: supervisor, reason: ...}` or `handoff_tier: supervisor`."""

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from makegood.errors import CaseError
-from makegood.policy.conditions import Condition
+from makegood.policy.conditions import Condition, facts_named
+from makegood.policy.derived import Derivation
 from makegood.policy.tiers import Tier
 
 FACT_TYPES = ("money", "days", "count", "bool", "enum", "month", "hour")
@@ -19,6 +20,11 @@ WHOLE_FACT_TYPES = ("days", "count", "month", "hour")  # whole numbers, each wit
 REMEDY_KINDS = ("money", "days", "plan", "item", "none")
 SIZELESS_KINDS = ("item", "none")
 SITUATION_ID = r"^[a-z][a-z0-9_]{1,48}$"
+# How a money answer is read: the one amount said, or the difference of two ("I paid 349 and
+# now it's 299" is a price difference of 50).
+MONEY_READINGS = ("amount", "difference")
+# Names a derivation may read besides facts: the catalog's own constants.
+CONSTANTS = ("return_window_days", "exception_period_days")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class FactSpec:
     description: str = ""
     values: tuple[str, ...] = ()  # enum only
     default: object = None  # used when the case does not say
+    ask: str = ""  # conversation facts: the question the bot and the copilot ask for it
+    read: str = "amount"  # money facts: one of MONEY_READINGS
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,15 @@ class Situation:
     # When one of these holds, nothing is wrong (an order not late yet, a return inside its
     # window): the customer is told the condition's reason, and no case is opened.
     ordinary: tuple[Condition, ...] = ()
+    asks: Mapping[str, str] = field(default_factory=dict)  # this situation's own wording of a question
+    derive: Mapping[str, Derivation] = field(default_factory=dict)  # facts computed, never asked
+
+    def needed(self) -> set[str]:
+        """Facts without which no option can be judged: `needs` and whatever `eligible` reads."""
+        named = set(self.needs)
+        for condition in self.eligible:
+            named |= facts_named(condition)
+        return named
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,40 @@ class Catalog:
         if situation is not None and situation.handoff_tier is not None:
             return situation.handoff_tier
         return self.handoff_tier
+
+    def constants(self) -> dict[str, int]:
+        """The catalog's numbers a derivation may read by name."""
+        return {"return_window_days": self.return_window_days, "exception_period_days": self.exception_period_days}
+
+    def asked_facts(self, situation_id: str) -> list[str]:
+        """What the customer is asked for in this situation, in catalog order: the conversation
+        facts it needs that it does not derive and that have no default."""
+        situation = self.situation(situation_id)
+        needed = situation.needed()
+        return [
+            name
+            for name, spec in self.facts.items()
+            if name in needed
+            and spec.source == "conversation"
+            and name not in situation.derive
+            and spec.default is None
+        ]
+
+    def question(self, situation_id: str | None, fact: str) -> str:
+        """The question for `fact`: the situation's own wording, else the fact's ("" if none)."""
+        situation = self.situations.get(situation_id) if situation_id else None
+        own = situation.asks.get(fact) if situation is not None else None
+        spec = self.facts.get(fact)
+        return own or (spec.ask if spec is not None else "")
+
+    def askable_facts(self) -> tuple[str, ...]:
+        """Every fact some situation asks the customer for, in catalog order (the bot's slots)."""
+        asked = {f for sid in self.situations for f in self.asked_facts(sid)}
+        return tuple(name for name in self.facts if name in asked)
+
+    def derived_facts(self) -> frozenset[str]:
+        """Facts some situation computes: never taken from a customer or an agent."""
+        return frozenset(f for s in self.situations.values() for f in s.derive)
 
     def situation(self, situation_id: str) -> Situation:
         try:
