@@ -23,4 +23,4 @@ class ActionJudgeAsk(Action):
         asked = before_reply(dispatcher, tracker, domain)
         if asked is not None:
             return asked
-        return speak(dispatcher, assistant().judge(turn, amount, percent))
+        return speak(dispatcher, assistant().judge(turn, amount, percent), domain)

@@ -103,10 +103,14 @@ def session_of(events: list[dict[str, Any]]) -> str:
         return "s0"
 
 
-def speak(dispatcher: CollectingDispatcher, reply: Reply) -> list[dict[str, Any]]:
+def speak(dispatcher: CollectingDispatcher, reply: Reply, domain: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    known = (domain or {}).get("responses") or {}
     for say in reply.says:
         if say.text:  # the catalog's own words (a fact's question)
             dispatcher.utter_message(text=say.text)
+        elif say.fallback and domain is not None and say.response not in known:
+            # A remedy the catalog added without a domain response: said in the catalog's words.
+            dispatcher.utter_message(text=say.fallback)
         else:
             dispatcher.utter_message(response=say.response, **dict(say.params))
     events: list[dict[str, Any]] = [SlotSet(k, v) for k, v in reply.slots.items()]

@@ -16,4 +16,4 @@ class ActionHandoff(Action):
 
     @graceful
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        return speak(dispatcher, assistant().handoff(turn_of(tracker)))
+        return speak(dispatcher, assistant().handoff(turn_of(tracker)), domain)

@@ -23,4 +23,4 @@ class ActionPlanPayment(Action):
         asked = before_reply(dispatcher, tracker, domain)
         if asked is not None:
             return asked
-        return speak(dispatcher, assistant().plan(turn, weekly))
+        return speak(dispatcher, assistant().plan(turn, weekly), domain)

@@ -17,7 +17,7 @@ class ActionProposeResolution(Action):
 
     @graceful
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        return speak(dispatcher, assistant().propose(turn_of(tracker)))
+        return speak(dispatcher, assistant().propose(turn_of(tracker)), domain)
 
 
 class ActionAcceptOffer(Action):
@@ -31,7 +31,7 @@ class ActionAcceptOffer(Action):
         asked = before_reply(dispatcher, tracker, domain)
         if asked is not None:
             return asked
-        return speak(dispatcher, assistant().accept(turn_of(tracker)))
+        return speak(dispatcher, assistant().accept(turn_of(tracker)), domain)
 
 
 class ActionDeclineOffer(Action):
@@ -45,7 +45,7 @@ class ActionDeclineOffer(Action):
         asked = before_reply(dispatcher, tracker, domain, declining=True)
         if asked is not None:
             return asked
-        return speak(dispatcher, assistant().decline(turn_of(tracker)))
+        return speak(dispatcher, assistant().decline(turn_of(tracker)), domain)
 
 
 class ActionReadReply(Action):
@@ -66,4 +66,4 @@ class ActionReadReply(Action):
         if reply is None:
             dispatcher.utter_message(response="utter_default")
             return []
-        return speak(dispatcher, reply)
+        return speak(dispatcher, reply, domain)

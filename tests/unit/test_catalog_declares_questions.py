@@ -212,3 +212,20 @@ def test_the_opening_message_fills_only_the_first_money_fact_it_asks():
     )
     assert slots["order_id"] == "MG-10431" and slots["price_difference"] == "50"
     assert slots["disputed_amount"] is None  # another situation's fact is cleared, not filled
+
+
+# -- a remedy new to the catalog -------------------------------------------------------------------
+def test_a_remedy_added_by_data_is_said_in_the_catalogs_words_and_picked_by_its_name():
+    from decimal import Decimal
+
+    from makegood.assistant.phrasing import describe
+    from makegood.assistant.reading import read_reply
+    from makegood.policy import Option, Tier
+
+    repair = Option("warranty_repair", "item", None, Decimal(40), Tier.SELF_SERVICE, "w.r", "w.r.caps", "pv")
+    assert describe(repair, "a free repair under warranty") == "a free repair under warranty"
+    assert describe(repair) == "warranty repair"  # no catalog words: its id, never "$0.00"
+    assert describe(repair, "a {strange} repair") == "a {strange} repair"  # braces are words, not a template
+    menu = [{"remedy": "warranty_repair", "size": None}, {"remedy": "replacement", "size": "349"}]
+    assert read_reply("the repair please", menu).index == 0
+    assert read_reply("no repair, a replacement", menu).index == 1

@@ -37,14 +37,17 @@ def _name(remedy: str) -> str:
     return remedy.replace("_", " ")
 
 
-def describe(option: Option) -> str:
+def describe(option: Option, description: str = "") -> str:
+    """`description`: the catalog's words for the remedy, used when this module has no phrase of
+    its own for it (a remedy a policy owner added): "a free repair under warranty"."""
     template = _PHRASES.get(option.remedy)
+    named = (description.strip() or _name(option.remedy)).replace("{", "{{").replace("}", "}}")
     if option.size is None:  # said without any amount: "a free replacement", "meal voucher"
         if template is None or "{amount}" in template or "{days}" in template:
-            return _name(option.remedy)
+            return named.format()
         return template
     if template is None:
-        template = _name(option.remedy) + (" ({days} days)" if option.kind == "days" else " ({amount})")
+        template = named + (" ({days} days)" if option.kind == "days" else " ({amount})")
     return template.format(**params(option))
 
 

@@ -133,7 +133,10 @@ def read_reply(text: str, menu: Sequence[Mapping[str, Any]], amounts: Sequence[D
     unmatched = [a for a in amounts if a not in sizes]
     if unmatched and len(unmatched) == len(amounts):
         return Reading("asks_amount", amount=max(unmatched))
-    wanted, refused = _named(lowered)
+    # A remedy a policy owner added has no keywords here: it is named by the words of its id
+    # ("warranty_repair" by "warranty repair", "repair", "warranty").
+    added = {str(item.get("remedy")) for item in menu} - set(KEYWORDS)
+    wanted, refused = _named(lowered, {**{r: _id_words(r) for r in added}, **KEYWORDS})
     scores = [_score(wanted, str(item.get("remedy"))) if str(item.get("remedy")) not in refused else 0 for item in menu]
     best = max(scores, default=0)
     on_menu = {str(item.get("remedy")) for item in menu}
@@ -206,14 +209,19 @@ def _by_position(lowered: str, menu: Sequence[Mapping[str, Any]]) -> int | None:
     return by_amount[0] if len(by_amount) == 1 else None
 
 
-def _named(lowered: str) -> tuple[dict[str, int], set[str]]:
+def _id_words(remedy: str) -> tuple[str, ...]:
+    words = [w for w in remedy.split("_") if len(w) > 2]
+    return (" ".join(words), *words) if len(words) > 1 else tuple(words)
+
+
+def _named(lowered: str, keywords: Mapping[str, tuple[str, ...]] = KEYWORDS) -> tuple[dict[str, int], set[str]]:
     """Remedies named in wanted clauses (with how many of their words) and in refusing ones."""
     wanted: dict[str, int] = {}
     refused: set[str] = set()
     lowered = lowered.replace("credit card", "card").replace("debit card", "card")  # a card is not credit
     for clause in _CLAUSES.split(lowered):
         negated = bool(_NEGATION.search(clause))
-        for remedy, words in KEYWORDS.items():
+        for remedy, words in keywords.items():
             hits = sum(1 for word in words if re.search(rf"\b{re.escape(word)}", clause))
             if not hits:
                 continue

@@ -46,6 +46,7 @@ class Say:
     response: str
     params: Mapping[str, Any] = field(default_factory=dict)
     text: str = ""  # words from the catalog (a fact's question) instead of a domain response
+    fallback: str = ""  # what to say if the domain has no such response (a remedy new to the catalog)
 
 
 @dataclass
@@ -605,6 +606,8 @@ class Assistant:
     def _say_menu(self, reply: Reply, menu: Sequence[Option]) -> None:
         for n, option in enumerate(menu, 1):
             reply.say(f"utter_offer_{option.remedy}", n=n, **params(option))
+            words = describe(option, self.s.catalog.remedies[option.remedy].description)
+            reply.says[-1] = replace(reply.says[-1], fallback=f"{n}. {words[:1].upper()}{words[1:]}.")
 
     def _log(
         self,
