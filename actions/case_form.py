@@ -12,7 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
 from actions.glue import assistant, entities_of, turn_of
-from makegood.assistant.case_facts import (
+from makegood.errors import MakegoodError
+from makegood.services.bootstrap import get_services
+from makegood.services.bot.case_facts import (
     ORDER_ID,
     SignInNeeded,
     gave_up,
@@ -21,9 +23,7 @@ from makegood.assistant.case_facts import (
     parse_order_id,
     slots_to_ask,
 )
-from makegood.assistant.fact_reading import parse_fact, read_fact
-from makegood.errors import MakegoodError
-from makegood.services.bootstrap import get_services
+from makegood.services.bot.fact_reading import parse_fact, read_fact
 
 # What the bot says when an answer cannot be read as the fact's type.
 NOT_UNDERSTOOD = {"money": "utter_amount_not_understood", "hour": "utter_duration_not_understood"}

@@ -11,10 +11,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from makegood.assistant.resolution import Assistant, Reply, Turn
-from makegood.assistant.whose_chat import bound_customer
 from makegood.nlp import Entity, extract
 from makegood.services.bootstrap import get_services
+from makegood.services.bot.resolution import Assistant, Reply, Turn
+from makegood.services.bot.whose_chat import bound_customer
 
 log = logging.getLogger("makegood.actions")
 

@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.glue import assistant, graceful, speak, turn_of
 from actions.unopened import before_reply
-from makegood.assistant.case_facts import weekly_amount
+from makegood.services.bot.case_facts import weekly_amount
 
 
 class ActionPlanPayment(Action):

@@ -7,9 +7,9 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.glue import entities_of, graceful
-from makegood.assistant.case_facts import opening_slots
 from makegood.nlp import extract
 from makegood.services.bootstrap import get_services
+from makegood.services.bot.case_facts import opening_slots
 
 OPENING_CHARS = 500  # what is kept of the opening message: enough for a demand, never a 100 KB paste
 

@@ -18,8 +18,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clarify import answer_to_clarify, ask_or_open, candidates_of, phrase
 from actions.glue import entities_of
 from actions.start_case import earlier_message, open_case
-from makegood.assistant.case_facts import order_in
 from makegood.services.bootstrap import get_services
+from makegood.services.bot.case_facts import order_in
 
 MIN_CONFIDENCE = 0.05  # below this no situation is worth asking about
 

@@ -252,7 +252,7 @@ def test_the_database_going_away_gives_a_graceful_handoff(domain, tmp_path):
 
 
 def test_a_failing_move_hands_over_only_when_the_handoff_is_really_saved(services, domain, monkeypatch):
-    from makegood.assistant.resolution import Assistant
+    from makegood.services.bot.resolution import Assistant
 
     def broken(self, turn):
         raise RuntimeError("a bug in the move")

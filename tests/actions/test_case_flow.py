@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_form import ValidateCaseForm
 from actions.resolution import ActionAcceptOffer, ActionProposeResolution
-from makegood.assistant.case_facts import order_in_text
+from makegood.services.bot.case_facts import order_in_text
 from tests.actions.conftest import run, said, tracker
 
 pytestmark = pytest.mark.actions
@@ -101,13 +101,13 @@ MENU = [
     ],
 )
 def test_a_pick_names_the_offer_by_number_amount_or_words(text, index):
-    from makegood.assistant.reading import pick
+    from makegood.services.bot.reading import pick
 
     assert pick(text, MENU) == index
 
 
 def test_two_offers_named_equally_are_asked_about_not_guessed():
-    from makegood.assistant.reading import pick
+    from makegood.services.bot.reading import pick
 
     both = [{"remedy": "full_refund", "size": "89.99"}, {"remedy": "partial_refund", "size": "20.00"}]
     assert pick("the refund", both) is None

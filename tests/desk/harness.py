@@ -30,7 +30,6 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from makegood.accounts import AccountStore, seed_demo_accounts
-from makegood.copilot import Parsed
 from makegood.customers import SqlCustomerStore, seed_demo
 from makegood.db import make_engine, migrate
 from makegood.desk.app import create_app
@@ -38,6 +37,7 @@ from makegood.errors import StoreUnavailable
 from makegood.ledger import Ledger, ProposalIn
 from makegood.nlp import Entity
 from makegood.services.bootstrap import Services
+from makegood.services.copilot import Parsed
 
 ROOT = Path(__file__).resolve().parents[2]
 _apps = itertools.count(1)

@@ -317,7 +317,7 @@ def test_a_chat_nobody_took_over_gets_one_state_event_and_no_stream(world):
 
 # -- the bot's side: a handoff lands in the inbox ----------------------------------------------------
 def test_the_bots_handoff_records_a_waiting_conversation(world):
-    from makegood.assistant.resolution import Assistant, Turn
+    from makegood.services.bot.resolution import Assistant, Turn
 
     cid = f"web-{uuid.uuid4().hex[:10]}"
     turn = Turn(

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from makegood.assistant.case_facts import build_case
 from makegood.customers import InMemoryCustomerStore
 from makegood.customers.store import period_start
 from makegood.errors import CaseError, LimitReached
 from makegood.ledger import Ledger, ProposalIn
 from makegood.policy import Tier, load_catalog, options
 from makegood.services.bootstrap import Services
+from makegood.services.bot.case_facts import build_case
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

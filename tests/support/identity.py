@@ -11,10 +11,10 @@ def token(secret: str, customer_id: str) -> str:
 
 def owner_of_order_in(database_url: str, text: str) -> str | None:
     """The customer whose order the text names (read the way the bot reads it), or None."""
-    from makegood.assistant.case_facts import order_in_text
     from makegood.customers import SqlCustomerStore
     from makegood.db import make_engine
     from makegood.nlp import extract
+    from makegood.services.bot.case_facts import order_in_text
 
     named = [e.value for e in extract(text or "") if e.entity == "order_id"]
     found = named[0] if named else order_in_text(text or "")

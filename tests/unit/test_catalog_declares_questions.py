@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from makegood.assistant.case_facts import opening_slots, slots_to_ask
-from makegood.assistant.fact_reading import parse_fact, read_fact
 from makegood.errors import CaseError, PolicyError
 from makegood.nlp import extract
 from makegood.policy import Case, load_catalog, parse_catalog
 from makegood.policy.derived import DerivationError, parse_derivation
+from makegood.services.bot.case_facts import opening_slots, slots_to_ask
+from makegood.services.bot.fact_reading import parse_fact, read_fact
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,13 @@ from typing import ClassVar
 import pytest
 
 from makegood.accounts import User
-from makegood.copilot import (
+from makegood.customers import InMemoryCustomerStore
+from makegood.errors import CaseError, StoreUnavailable
+from makegood.ledger import Ledger
+from makegood.nlp import Entity
+from makegood.policy import load_catalog
+from makegood.services.bootstrap import Services
+from makegood.services.copilot import (
     CopilotForbidden,
     LogRequest,
     Parsed,
@@ -29,12 +35,6 @@ from makegood.copilot import (
     log,
     suggest,
 )
-from makegood.customers import InMemoryCustomerStore
-from makegood.errors import CaseError, StoreUnavailable
-from makegood.ledger import Ledger
-from makegood.nlp import Entity
-from makegood.policy import load_catalog
-from makegood.services.bootstrap import Services
 
 pytestmark = pytest.mark.unit
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from makegood.assistant.phrasing import describe, params
-from makegood.copilot.core import option_json
 from makegood.policy import Case, Option, Tier, load_catalog, options
+from makegood.services.bot.phrasing import describe, params
+from makegood.services.copilot.core import option_json
 
 pytestmark = pytest.mark.unit
 

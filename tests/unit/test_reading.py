@@ -1,4 +1,4 @@
-"""How a reply to the bot's offers is read (makegood.assistant.reading): a pick, a remedy that
+"""How a reply to the bot's offers is read (makegood.services.bot.reading): a pick, a remedy that
 was not offered, a sum, or a no — clause by clause, so a refused remedy is never the one granted."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from makegood.assistant.reading import Reading, pick, read_reply, refused_remedies
+from makegood.services.bot.reading import Reading, pick, read_reply, refused_remedies
 
 pytestmark = pytest.mark.unit
 

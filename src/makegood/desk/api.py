@@ -181,8 +181,8 @@ async def suggest(request: Any) -> HTTPResponse:
     refused = _copilot_allowed(request)
     if refused:
         return refused
-    from makegood.copilot import SuggestRequest
-    from makegood.copilot import suggest as copilot_suggest
+    from makegood.services.copilot import SuggestRequest
+    from makegood.services.copilot import suggest as copilot_suggest
 
     try:
         body = parse_body(request.body)
@@ -204,8 +204,8 @@ async def log_option(request: Any) -> HTTPResponse:
     refused = _copilot_allowed(request)
     if refused:
         return refused
-    from makegood.copilot import LogRequest
-    from makegood.copilot import log as copilot_log
+    from makegood.services.copilot import LogRequest
+    from makegood.services.copilot import log as copilot_log
 
     try:
         body = parse_body(request.body)

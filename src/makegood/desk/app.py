@@ -38,7 +38,7 @@ CSP = (
 
 def _forbidden_errors() -> tuple[type, ...]:
     try:
-        from makegood.copilot import CopilotForbidden
+        from makegood.services.copilot import CopilotForbidden
     except ImportError:  # pragma: no cover - the copilot package is part of the product
         return ()
     return (CopilotForbidden,)

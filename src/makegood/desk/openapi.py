@@ -1,5 +1,5 @@
 """The OpenAPI 3.0 description of the copilot HTTP API, written by hand (served at
-GET /api/openapi.json). Keep it in step with makegood.desk.api and makegood.copilot."""
+GET /api/openapi.json). Keep it in step with makegood.desk.api and makegood.services.copilot."""
 
 from __future__ import annotations
 

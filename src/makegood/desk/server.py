@@ -74,10 +74,10 @@ def serve(argv: Sequence[str] | None = None) -> int:
 
 def build(args: argparse.Namespace):
     from makegood.accounts import AccountStore, seed_demo_accounts
-    from makegood.copilot import RasaHttpUnderstanding
     from makegood.db import migrate
     from makegood.desk.app import create_app
     from makegood.services.bootstrap import get_services
+    from makegood.services.copilot import RasaHttpUnderstanding
 
     services = get_services()
     engine = services.ledger.engine

@@ -23,18 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from makegood.accounts import User, tier_for_role
-from makegood.assistant.case_facts import (
-    ORDER_ID,
-    CaseContext,
-    OrderNotFound,
-    build_case,
-    opening_slots,
-    parse_order_id,
-    slots_to_ask,
-)
-from makegood.assistant.fact_reading import parse_fact
-from makegood.assistant.phrasing import describe
-from makegood.copilot.understanding import Parsed, Understanding
 from makegood.errors import CaseError, MakegoodError
 from makegood.jsonable import to_jsonable
 from makegood.policy import Case, Catalog, Option, Tier, check, options
@@ -44,6 +32,18 @@ from makegood.policy.limits import cost_of, natural_size
 from makegood.policy.model import SIZELESS_KINDS
 from makegood.policy.options import OptionSet
 from makegood.services.bootstrap import Services
+from makegood.services.bot.case_facts import (
+    ORDER_ID,
+    CaseContext,
+    OrderNotFound,
+    build_case,
+    opening_slots,
+    parse_order_id,
+    slots_to_ask,
+)
+from makegood.services.bot.fact_reading import parse_fact
+from makegood.services.bot.phrasing import describe
+from makegood.services.copilot.understanding import Parsed, Understanding
 
 log_ = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from makegood.assistant.fact_reading import parse_fact, read_fact
 from makegood.customers.scoped import SignInRequired
 from makegood.errors import CaseError
 from makegood.money import to_money
 from makegood.nlp import Entity
 from makegood.policy import Case, Catalog
 from makegood.policy.conditions import facts_named
+from makegood.services.bot.fact_reading import parse_fact, read_fact
 from makegood.services.grants import history_of
 
 

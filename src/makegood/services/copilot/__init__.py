@@ -5,7 +5,7 @@ say and what to ask next, and log the remedy the agent chooses — re-checked se
 No HTTP here (see `makegood.desk`); `suggest` and `log` take `makegood.services.bootstrap.Services`.
 """
 
-from makegood.copilot.core import (
+from makegood.services.copilot.core import (
     APPROVAL_TIERS,
     CHANNEL,
     MAX_TURN_CHARS,
@@ -25,7 +25,7 @@ from makegood.copilot.core import (
     suggest,
     validate_turns,
 )
-from makegood.copilot.understanding import Parsed, RasaHttpUnderstanding, Understanding
+from makegood.services.copilot.understanding import Parsed, RasaHttpUnderstanding, Understanding
 
 __all__ = [
     "APPROVAL_TIERS",

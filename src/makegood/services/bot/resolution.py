@@ -14,18 +14,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from makegood.assistant.case_facts import (
-    CaseContext,
-    OrderNotFound,
-    SignInNeeded,
-    build_case,
-    gave_up,
-    opening_slots,
-    order_in_text,
-)
-from makegood.assistant.fact_reading import sums_in
-from makegood.assistant.phrasing import describe, describe_plan, params
-from makegood.assistant.reading import ASKED_AS, Reading, demanded_sums, read_reply, refused_remedies
 from makegood.customers.scoped import ScopedCustomers, SignInRequired
 from makegood.errors import CaseError, LimitReached
 from makegood.jsonable import to_jsonable
@@ -34,6 +22,18 @@ from makegood.nlp import Entity, extract
 from makegood.policy import Option, Tier, judge_ask, options, plan_for
 from makegood.policy.options import OptionSet
 from makegood.services.bootstrap import Services
+from makegood.services.bot.case_facts import (
+    CaseContext,
+    OrderNotFound,
+    SignInNeeded,
+    build_case,
+    gave_up,
+    opening_slots,
+    order_in_text,
+)
+from makegood.services.bot.fact_reading import sums_in
+from makegood.services.bot.phrasing import describe, describe_plan, params
+from makegood.services.bot.reading import ASKED_AS, Reading, demanded_sums, read_reply, refused_remedies
 
 log = logging.getLogger(__name__)
 
