@@ -293,9 +293,8 @@ class Ledger:
             error = LedgerError(f"could not log {what}: it kept colliding with concurrent writes")
         elif isinstance(exc, _GroupFailed):
             reason = _db_reason(exc.error)
-            unreachable = isinstance(exc.error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
-                isinstance(exc.error, sa_exc.DBAPIError) and exc.error.connection_invalidated
-            )
+            # The connection broke (server gone, network): StoreUnavailable, as when it cannot be reached.
+            unreachable = isinstance(exc.error, sa_exc.DBAPIError) and exc.error.connection_invalidated
             kind = StoreUnavailable if unreachable else LedgerError
             if exc.committing:
                 error = kind(
