@@ -27,6 +27,7 @@ T = TypeVar("T")
 
 _QUEUED, _LEADING, _DONE = "queued", "leading", "done"
 MAX_LINGER_S = 0.005
+LINGER_STEP_S = 0.0005  # waits while the queue grew during the last step
 LINGER_SHARE = 0.5  # of the last group's commit time
 
 
@@ -58,6 +59,7 @@ class GroupCommit(Generic[T]):
         self._busy = False  # a group is in flight or an appender has been named; queue empty when False
         self._arrived = threading.Condition(self._lock)  # an item was queued (for a lingering appender)
         self._lingering = False
+        self._linger_target = 1
         self._last_size = 1  # the size of the last group
         self._last_seconds = 0.0  # how long the last group took to commit
         self._seq = 0  # items handed in
@@ -69,7 +71,7 @@ class GroupCommit(Generic[T]):
             self._seq += 1
             waiter = _Waiter(item, self._seq)
             self._queue.append(waiter)
-            if self._lingering:
+            if self._lingering and len(self._queue) >= self.max_group:  # full: no reason to wait on
                 self._arrived.notify()
             if not self._busy:
                 self._busy = True
@@ -138,20 +140,31 @@ class GroupCommit(Generic[T]):
             raise interrupted
 
     def _linger(self) -> None:
-        """With the lock held, before taking a group: when the last group was bigger than what is
-        queued now, wait a moment for the rest to come back. Writers of one group are all woken
-        at once and hand in their next write a moment apart; without this, the first one back
-        would commit alone and the groups would alternate between one write and all the others.
-        Never longer than MAX_LINGER_S, nor than a fraction of what the last commit took, so a
-        lone writer (last group of one) never waits at all."""
-        target = min(self._last_size, self.max_group)
-        if target <= 1 or len(self._queue) >= target:
+        """With the lock held, before taking a group: while other writers are still arriving,
+        wait a moment for them (a group of forty costs little more than a group of one).
+
+        It waits while fewer are queued than the last group had (the writers of one group are
+        woken together and come back a moment apart: without this the first one back would
+        commit alone and groups would alternate between one write and all the others), and
+        while the queue is still growing. Never longer than MAX_LINGER_S nor than LINGER_SHARE
+        of what the last commit took; a lone writer (one queued, last group of one) never
+        waits at all."""
+        queued = len(self._queue)
+        if queued >= self.max_group or (queued <= 1 and self._last_size <= 1):
             return
+        deadline = time.monotonic() + min(MAX_LINGER_S, LINGER_SHARE * self._last_seconds)
+        self._linger_target = min(self._last_size, self.max_group)
         self._lingering = True
         try:
-            self._arrived.wait_for(
-                lambda: len(self._queue) >= target, timeout=min(MAX_LINGER_S, LINGER_SHARE * self._last_seconds)
-            )
+            while True:
+                before = len(self._queue)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or before >= self.max_group:
+                    return
+                self._arrived.wait(min(LINGER_STEP_S, remaining))
+                grew = len(self._queue) > before
+                if not grew and len(self._queue) >= self._linger_target:
+                    return
         finally:
             self._lingering = False
 

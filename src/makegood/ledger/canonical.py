@@ -28,7 +28,22 @@ def plain(value: Any, where: str = "value") -> Any:
     dataclasses -> dicts of their fields. Anything else is refused with a LedgerError
     naming `where`, so nothing is stored that would read back differently.
     """
-    if value is None or (isinstance(value, (bool, str, int)) and not isinstance(value, Enum)):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # the common cases, first
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                if isinstance(key, Enum):
+                    key = key.value
+                if not isinstance(key, str):
+                    raise LedgerError(f"{where} has the key {key!r}; only text keys can be stored")
+            out[key] = plain(item, f"{where}.{key}")
+        return out
+    if kind is list:
+        return [plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, (bool, str, int)) and not isinstance(value, Enum):
         return value
     if isinstance(value, Enum):
         return plain(value.value, where)
@@ -94,7 +109,7 @@ def audit_record(at: datetime, change: Mapping[str, Any] | None, table: str, row
     snapshot = row_snapshot(row)
     row_json = _dumps(snapshot)
     change_json = _dumps(plain(dict(change or {})))
-    payload = f'{{"at":{_dumps(iso(at))},"change":{change_json},"row":{row_json},"table":{_dumps(table)}}}'
+    payload = f'{{"at":"{iso(at)}","change":{change_json},"row":{row_json},"table":{_dumps(table)}}}'
     return payload, sha256(row_json)
 
 

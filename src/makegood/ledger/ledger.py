@@ -270,18 +270,28 @@ class Ledger:
                 raise
             raise _GroupFailed(exc, committing=phase[0] == "committing") from exc
         for i in order:
-            outcomes[i] = _created(_to_proposal(stored[i], [], []))
+            outcomes[i] = _to_proposal(stored[i], [], [], created=True)
         return outcomes
 
     def _insert_proposals(self, s: Session, rows: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Insert rows (one statement) and read them back as stored, in the same order."""
-        if is_sqlite(s):  # SQLAlchemy 1.4 has no RETURNING for SQLite
+        if is_sqlite(s):  # SQLAlchemy 1.4 has no RETURNING for SQLite: read the new ids back
             s.execute(insert(t.proposals), builtins.list(rows))
-            # The public ids were checked free under the writer lock this transaction holds.
-            query = select(t.proposals).where(t.proposals.c.public_id.in_([row["public_id"] for row in rows]))
-            result = s.execute(query)
-        else:  # psycopg2: one executemany (execute_values), RETURNING every stored column
-            result = s.execute(insert(t.proposals).returning(*t.proposals.c), builtins.list(rows))
+            # The public ids were checked free under the writer lock this transaction holds. The
+            # row as stored is the row as inserted plus its id: SQLite keeps JSON text, strings and
+            # microsecond timestamps as given, and every value was made plain JSON by _validated
+            # (verify() would report any difference as an edited row).
+            ids = dict(
+                s.execute(
+                    select(t.proposals.c.public_id, t.proposals.c.id).where(
+                        t.proposals.c.public_id.in_([row["public_id"] for row in rows])
+                    )
+                ).all()
+            )
+            return [dict(row, id=ids[row["public_id"]]) for row in rows]
+        # PostgreSQL: one executemany (psycopg2's execute_values) RETURNING every column as stored
+        # (JSONB may spell a number differently from how it was sent).
+        result = s.execute(insert(t.proposals).returning(*t.proposals.c), builtins.list(rows))
         by_public_id = {row["public_id"]: dict(row) for row in result.mappings()}
         return [by_public_id[row["public_id"]] for row in rows]
 
@@ -960,7 +970,9 @@ class Ledger:
         return [_to_proposal(row, decisions[row["id"]], reviews[row["id"]]) for row in rows]
 
 
-def _to_proposal(row: Mapping[str, Any], decisions: Iterable[Decision], reviews: Iterable[Review]) -> Proposal:
+def _to_proposal(
+    row: Mapping[str, Any], decisions: Iterable[Decision], reviews: Iterable[Review], created: bool = False
+) -> Proposal:
     return Proposal(
         public_id=row["public_id"],
         conversation_id=row["conversation_id"],
@@ -983,6 +995,7 @@ def _to_proposal(row: Mapping[str, Any], decisions: Iterable[Decision], reviews:
         updated_at=row["updated_at"],
         decisions=list(decisions),
         reviews=list(reviews),
+        created=created,
     )
 
 
