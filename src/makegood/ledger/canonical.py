@@ -28,7 +28,22 @@ def plain(value: Any, where: str = "value") -> Any:
     dataclasses -> dicts of their fields. Anything else is refused with a LedgerError
     naming `where`, so nothing is stored that would read back differently.
     """
-    if value is None or (isinstance(value, (bool, str, int)) and not isinstance(value, Enum)):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # the common cases, first
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                if isinstance(key, Enum):
+                    key = key.value
+                if not isinstance(key, str):
+                    raise LedgerError(f"{where} has the key {key!r}; only text keys can be stored")
+            out[key] = plain(item, f"{where}.{key}")
+        return out
+    if kind is list:
+        return [plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, (bool, str, int)) and not isinstance(value, Enum):
         return value
     if isinstance(value, Enum):
         return plain(value.value, where)
@@ -82,6 +97,25 @@ def row_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def row_digest(snapshot: Mapping[str, Any]) -> str:
     return sha256(canonical(snapshot))
+
+
+def audit_record(at: datetime, change: Mapping[str, Any] | None, table: str, row: Mapping[str, Any]) -> tuple[str, str]:
+    """(payload, row_digest) of an audit event: payload is canonical JSON of
+    {"at", "change", "row": row_snapshot(row), "table"}, row_digest is row_digest(snapshot).
+
+    The same text as `canonical({...})` and `row_digest(snapshot)` (a test holds it to that),
+    with the snapshot made plain and serialised once instead of three times: the group commit
+    appends hundreds of events per transaction and this was most of its time."""
+    snapshot = row_snapshot(row)
+    row_json = _dumps(snapshot)
+    change_json = _dumps(plain(dict(change or {})))
+    payload = f'{{"at":"{iso(at)}","change":{change_json},"row":{row_json},"table":{_dumps(table)}}}'
+    return payload, sha256(row_json)
+
+
+def _dumps(value: Any) -> str:
+    """canonical() of a value that is already plain."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def chain_hash(prev_hash: str, kind: str, payload: str, digest: str) -> str:

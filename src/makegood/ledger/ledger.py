@@ -27,11 +27,12 @@ import json
 import random
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError
@@ -41,11 +42,11 @@ from makegood.db import is_sqlite, make_engine, session_factory, unit_of_work
 from makegood.db import migrate as run_migrations
 from makegood.errors import CaseError, DecisionConflict, LedgerError, StoreUnavailable
 from makegood.ledger import schema as t
+from makegood.ledger.appender import GroupCommit
 from makegood.ledger.canonical import (
     GENESIS_HASH,
-    canonical,
+    audit_record,
     chain_hash,
-    iso,
     plain,
     row_digest,
     row_snapshot,
@@ -81,6 +82,11 @@ GrantHook = Callable[[Session, Mapping[str, Any]], None]
 # The lock is keyed by the current schema as well: ledgers in different schemas of one
 # database (tests, tenants) have separate chains and need not wait for each other.
 CHAIN_LOCK_KEY = 0x4D47_4155  # "MGAU"
+
+# Group commit (log_proposal): at most this many proposals per transaction (PostgreSQL caps a
+# statement at 65,535 parameters; a proposal row has 20).
+MAX_GROUP = 500
+DISPOSE_TIMEOUT_S = 30.0
 
 PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
 PUBLIC_ID_LENGTH = 6
@@ -131,6 +137,10 @@ class Ledger:
         self.on_grant = on_grant
         self._write = session_factory(engine)
         self._read = session_factory(engine, read_only=True)
+        # log_proposal's writes, committed in groups: one group in flight at a time per ledger.
+        self._appender: GroupCommit[Mapping[str, Any]] = GroupCommit(
+            self._log_group, self._write_failed, max_group=MAX_GROUP
+        )
 
     @classmethod
     def from_url(cls, url: str | URL, migrate: bool = True, on_grant: GrantHook | None = None) -> Ledger:
@@ -143,7 +153,11 @@ class Ledger:
         if self.on_grant is not None and stored["status"] in GRANTED_STATUSES and before not in GRANTED_STATUSES:
             self.on_grant(s, stored)
 
-    def dispose(self) -> None:
+    def dispose(self, timeout: float = DISPOSE_TIMEOUT_S) -> None:
+        """Flush: wait until every proposal handed in so far is committed (or has failed its
+        caller), then close the engine's pooled connections. Writes still queued after
+        `timeout` seconds fail their callers with a LedgerError; none is dropped unanswered."""
+        self._appender.flush(timeout)
         self.engine.dispose()
 
     # -- logging ----------------------------------------------------------------------------------
@@ -152,33 +166,165 @@ class Ledger:
 
         Returns the stored Proposal with `created=True` when this call inserted it, and the
         proposal already stored under that key, unchanged, with `created=False` otherwise.
+        Returns only once the proposal and its audit event are committed. Concurrent calls
+        are committed together, one transaction per group (see `_log_group`).
         """
         values = self._validated(p)
         for _attempt in range(5):
-            existing = self.find(values["conversation_id"], values["turn_key"])
-            if existing is not None:
-                return existing
-            try:
-                with unit_of_work(self._write) as s:
-                    found = self._find_row(s, values["conversation_id"], values["turn_key"])
-                    if found is not None:
-                        return self._proposal(s, found)
-                    now = _now()
-                    row = dict(values, public_id=self._new_public_id(s), version=1, created_at=now, updated_at=now)
-                    pk = s.execute(insert(t.proposals).values(**row)).inserted_primary_key[0]
-                    stored = self._proposal_row(s, pk)
-                    self._granting(s, None, stored)
-                    self._append(s, "proposal_logged", stored, "proposals", stored, {"status": stored["status"]}, now)
-                    result = self._proposal(s, stored)
-                PROPOSALS.labels(situation_label(result.situation), result.tier_required, result.status).inc()
-                return _created(result)
-            except IntegrityError:
-                # Another writer logged the same turn (or drew the same public id) a moment ago.
+            result = self._appender.submit(values)
+            if result is _AGAIN:  # the same turn was logged earlier in the same group: it is stored now
                 continue
+            if result.created:
+                PROPOSALS.labels(situation_label(result.situation), result.tier_required, result.status).inc()
+            return result
         raise LedgerError(
             f"could not log the proposal for conversation {values['conversation_id']!r} "
             f"turn {values['turn_key']!r}: it kept colliding with concurrent writes"
         )
+
+    # -- group commit of log_proposal -------------------------------------------------------------
+    def _log_group(self, items: Sequence[Mapping[str, Any]]) -> builtins.list[Any]:
+        """Store a group of validated proposals in one transaction; one outcome per item, in
+        order: the Proposal, _AGAIN, or the exception the grant hook raised for that item.
+        Raises (and nothing of the group is written) when the database fails."""
+        for _attempt in range(5):
+            try:
+                return self._write_group(items)
+            except IntegrityError:
+                # Another writer (another process) logged one of these turns, or drew one of our
+                # public ids, a moment ago: the whole group is rolled back and tried again.
+                continue
+        raise _Collided()
+
+    def _write_group(self, items: Sequence[Mapping[str, Any]]) -> builtins.list[Any]:
+        outcomes: builtins.list[Any] = [None] * len(items)
+        phase = ["writing"]
+        try:
+            with unit_of_work(self._write) as s:
+                keys = [(v["conversation_id"], v["turn_key"]) for v in items]
+                existing = {
+                    (row["conversation_id"], row["turn_key"]): row
+                    for row in s.execute(
+                        select(t.proposals).where(
+                            tuple_(t.proposals.c.conversation_id, t.proposals.c.turn_key).in_(sorted(set(keys)))
+                        )
+                    ).mappings()
+                }
+                new: builtins.list[int] = []
+                already: builtins.list[int] = []
+                claimed: set[tuple[str, str]] = set()
+                for i, key in enumerate(keys):
+                    if key in existing:
+                        already.append(i)
+                    elif key in claimed:
+                        outcomes[i] = _AGAIN
+                    else:
+                        claimed.add(key)
+                        new.append(i)
+                if already:
+                    for i, found in zip(already, self._proposals(s, [existing[keys[i]] for i in already]), strict=True):
+                        outcomes[i] = found
+                rows: builtins.list[tuple[int, dict[str, Any]]] = []
+                for i, public_id in zip(new, self._new_public_ids(s, len(new)), strict=True):
+                    now = _now()
+                    rows.append((i, dict(items[i], public_id=public_id, version=1, created_at=now, updated_at=now)))
+                hooked = [
+                    (i, row) for i, row in rows if self.on_grant is not None and row["status"] in GRANTED_STATUSES
+                ]
+                plain_rows = [
+                    (i, row) for i, row in rows if self.on_grant is None or row["status"] not in GRANTED_STATUSES
+                ]
+                stored: dict[int, dict[str, Any]] = {}
+                if plain_rows:
+                    inserted = self._insert_proposals(s, [row for _, row in plain_rows])
+                    stored.update(zip([i for i, _ in plain_rows], inserted, strict=True))
+                for i, row in hooked:
+                    # A savepoint per granting proposal: a refused grant (LimitReached) fails that
+                    # caller alone and leaves the rest of the group to commit.
+                    try:
+                        with s.begin_nested():
+                            (granted,) = self._insert_proposals(s, [row])
+                            self._granting(s, None, granted)
+                    except sa_exc.SQLAlchemyError:
+                        raise
+                    except Exception as refused:  # noqa: BLE001 - the hook's refusal goes to its own caller
+                        outcomes[i] = refused
+                        continue
+                    stored[i] = granted
+                order = sorted(stored)  # the chain follows the order the callers handed their writes in
+                if order:
+                    # Row writes first, then the chain lock and the appends (see CHAIN_LOCK_KEY).
+                    last_id, prev_hash = self._chain_head(s)
+                    events = []
+                    for n, i in enumerate(order, start=last_id + 1):
+                        row = stored[i]
+                        event = _event(
+                            n, prev_hash, "proposal_logged", row, "proposals", row, {"status": row["status"]}
+                        )
+                        events.append(event)
+                        prev_hash = event["hash"]
+                    s.execute(insert(t.audit_events), events)
+                phase[0] = "committing"  # leaving the block commits
+        except sa_exc.SQLAlchemyError as exc:
+            if isinstance(exc, IntegrityError) and phase[0] == "writing":
+                raise
+            raise _GroupFailed(exc, committing=phase[0] == "committing") from exc
+        for i in order:
+            outcomes[i] = _to_proposal(stored[i], [], [], created=True)
+        return outcomes
+
+    def _insert_proposals(self, s: Session, rows: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+        """Insert rows (one statement) and read them back as stored, in the same order."""
+        if is_sqlite(s):  # SQLAlchemy 1.4 has no RETURNING for SQLite: read the new ids back
+            s.execute(insert(t.proposals), builtins.list(rows))
+            # The public ids were checked free under the writer lock this transaction holds. The
+            # row as stored is the row as inserted plus its id: SQLite keeps JSON text, strings and
+            # microsecond timestamps as given, and every value was made plain JSON by _validated
+            # (verify() would report any difference as an edited row).
+            ids = dict(
+                s.execute(
+                    select(t.proposals.c.public_id, t.proposals.c.id).where(
+                        t.proposals.c.public_id.in_([row["public_id"] for row in rows])
+                    )
+                ).all()
+            )
+            return [dict(row, id=ids[row["public_id"]]) for row in rows]
+        # PostgreSQL: one executemany (psycopg2's execute_values) RETURNING every column as stored
+        # (JSONB may spell a number differently from how it was sent).
+        result = s.execute(insert(t.proposals).returning(*t.proposals.c), builtins.list(rows))
+        by_public_id = {row["public_id"]: dict(row) for row in result.mappings()}
+        return [by_public_id[row["public_id"]] for row in rows]
+
+    def _write_failed(self, values: Mapping[str, Any], exc: BaseException) -> BaseException:
+        """What one caller of a failed group is told: its own exception, naming its proposal."""
+        what = f"the proposal for conversation {values['conversation_id']!r} turn {values['turn_key']!r}"
+        error: BaseException
+        if isinstance(exc, _Collided):
+            error = LedgerError(f"could not log {what}: it kept colliding with concurrent writes")
+        elif isinstance(exc, _GroupFailed):
+            reason = _db_reason(exc.error)
+            # The connection broke (server gone, network): StoreUnavailable, as when it cannot be reached.
+            unreachable = isinstance(exc.error, sa_exc.DBAPIError) and exc.error.connection_invalidated
+            kind = StoreUnavailable if unreachable else LedgerError
+            if exc.committing:
+                error = kind(
+                    f"{what} may not have been stored: the database failed while committing it ({reason}); "
+                    f"logging it again is safe, a conversation turn is never stored twice"
+                )
+            else:
+                error = kind(f"{what} was not stored: the database failed ({reason}); nothing of it was written")
+        elif isinstance(exc, StoreUnavailable):
+            error = StoreUnavailable(str(exc))
+        elif isinstance(exc, TimeoutError):
+            error = LedgerError(f"{what} was not stored: {exc}")
+        elif isinstance(exc, LedgerError):
+            error = LedgerError(str(exc))
+        elif isinstance(exc, Exception):  # a bug: it surfaces as one, in every caller
+            error = RuntimeError(f"{what} was not stored: {type(exc).__name__}: {exc}")
+        else:
+            error = LedgerError(f"{what} was not stored: the process was interrupted ({type(exc).__name__})")
+        error.__cause__ = exc
+        return error
 
     def _validated(self, p: ProposalIn) -> dict[str, Any]:
         situation = _required_text(p.situation, "situation", 64)
@@ -216,12 +362,18 @@ class Ledger:
             raise LedgerError("an accepted proposal needs the option the customer chose (option_chosen)")
         return values
 
-    def _new_public_id(self, s: Session) -> str:
-        while True:
-            candidate = "P-" + "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
-            taken = s.execute(select(t.proposals.c.id).where(t.proposals.c.public_id == candidate)).first()
-            if taken is None:
-                return candidate
+    def _new_public_ids(self, s: Session, n: int) -> builtins.list[str]:
+        """`n` distinct public ids no stored proposal has (one query per draw)."""
+        chosen: builtins.list[str] = []
+        while len(chosen) < n:
+            candidates = {_draw_public_id() for _ in range(n - len(chosen))} - set(chosen)
+            taken = set(
+                s.execute(select(t.proposals.c.public_id).where(t.proposals.c.public_id.in_(sorted(candidates))))
+                .scalars()
+                .all()
+            )
+            chosen.extend(c for c in sorted(candidates) if c not in taken)
+        return chosen
 
     # -- the bot's later turns --------------------------------------------------------------------
     def update_proposal(
@@ -590,6 +742,14 @@ class Ledger:
         if not is_sqlite(s):  # SQLite: the write unit of work's BEGIN IMMEDIATE already holds the lock
             s.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": CHAIN_LOCK_KEY})
 
+    def _chain_head(self, s: Session) -> tuple[int, str]:
+        """Take the chain lock, then read (last id, last hash): what the next append links to."""
+        self._lock_chain(s)
+        last = s.execute(
+            select(t.audit_events.c.id, t.audit_events.c.hash).order_by(t.audit_events.c.id.desc()).limit(1)
+        ).first()
+        return (int(last.id), str(last.hash)) if last is not None else (0, GENESIS_HASH)
+
     def _append(
         self,
         s: Session,
@@ -600,25 +760,9 @@ class Ledger:
         change: dict | None,
         now: datetime,
     ) -> None:
-        self._lock_chain(s)
-        last = s.execute(
-            select(t.audit_events.c.id, t.audit_events.c.hash).order_by(t.audit_events.c.id.desc()).limit(1)
-        ).first()
-        last_id, prev_hash = (last.id, last.hash) if last is not None else (0, GENESIS_HASH)
-        snapshot = row_snapshot(row)
-        digest = row_digest(snapshot)
-        payload = canonical({"at": iso(now), "change": change or {}, "row": snapshot, "table": table})
+        last_id, prev_hash = self._chain_head(s)
         s.execute(
-            insert(t.audit_events).values(
-                id=last_id + 1,
-                created_at=now,
-                kind=kind,
-                proposal_public_id=proposal_row["public_id"],
-                payload=payload,
-                row_digest=digest,
-                prev_hash=prev_hash,
-                hash=chain_hash(prev_hash, kind, payload, digest),
-            )
+            insert(t.audit_events).values(**_event(last_id + 1, prev_hash, kind, proposal_row, table, row, change, now))
         )
 
     def head(self) -> tuple[int, str]:
@@ -826,7 +970,9 @@ class Ledger:
         return [_to_proposal(row, decisions[row["id"]], reviews[row["id"]]) for row in rows]
 
 
-def _to_proposal(row: Mapping[str, Any], decisions: Iterable[Decision], reviews: Iterable[Review]) -> Proposal:
+def _to_proposal(
+    row: Mapping[str, Any], decisions: Iterable[Decision], reviews: Iterable[Review], created: bool = False
+) -> Proposal:
     return Proposal(
         public_id=row["public_id"],
         conversation_id=row["conversation_id"],
@@ -849,13 +995,63 @@ def _to_proposal(row: Mapping[str, Any], decisions: Iterable[Decision], reviews:
         updated_at=row["updated_at"],
         decisions=list(decisions),
         reviews=list(reviews),
+        created=created,
     )
 
 
 def _created(p: Proposal) -> Proposal:
-    from dataclasses import replace
-
     return replace(p, created=True)
+
+
+def _draw_public_id() -> str:
+    """A random public id: one draw from the secrets module, written in PUBLIC_ID_ALPHABET."""
+    n = secrets.randbelow(len(PUBLIC_ID_ALPHABET) ** PUBLIC_ID_LENGTH)
+    letters = []
+    for _ in range(PUBLIC_ID_LENGTH):
+        n, digit = divmod(n, len(PUBLIC_ID_ALPHABET))
+        letters.append(PUBLIC_ID_ALPHABET[digit])
+    return "P-" + "".join(letters)
+
+
+def _event(
+    event_id: int,
+    prev_hash: str,
+    kind: str,
+    proposal_row: Mapping[str, Any],
+    table: str,
+    row: Mapping[str, Any],
+    change: dict | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The audit_events row that appends `row` to the chain after `prev_hash`."""
+    at = now if now is not None else row["created_at"]
+    payload, digest = audit_record(at, change, table, row)
+    return {
+        "id": event_id,
+        "created_at": at,
+        "kind": kind,
+        "proposal_public_id": proposal_row["public_id"],
+        "payload": payload,
+        "row_digest": digest,
+        "prev_hash": prev_hash,
+        "hash": chain_hash(prev_hash, kind, payload, digest),
+    }
+
+
+_AGAIN = object()  # log_proposal: hand this write in again, in the next group
+
+
+class _Collided(Exception):
+    """A group kept colliding with concurrent writers (IntegrityError on every attempt)."""
+
+
+class _GroupFailed(Exception):
+    """The database failed during a group; `committing`: while committing it (outcome unknown)."""
+
+    def __init__(self, error: BaseException, *, committing: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.committing = committing
 
 
 def _describe(table: str, row: Mapping[str, Any], public_ids: Mapping[int, str], pid: str | None = None) -> str:
