@@ -1,8 +1,13 @@
 """check(case, remedy, size, tier): may this actor give this exact thing? If not, who may, and
-what can be offered instead. Every verdict that is not "allowed" carries alternatives or a handoff."""
+what can be offered instead. Every verdict that is not "allowed" carries alternatives or a handoff.
+
+`check` evaluates the catalog's compiled tables (policy/compiled.py); `reference_check` is the same
+decision written plainly over the catalog (limits.py, cumulative.py). The two give equal answers
+(tests/unit/test_policy_compiled.py); change them together."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -10,11 +15,20 @@ from typing import Protocol
 from makegood.errors import CaseError
 from makegood.money import fmt, to_money
 from makegood.policy.case import MAX_DAYS, Case, coerce_whole
+from makegood.policy.compiled import (
+    ARTICLE,
+    RANK,
+    TIERS,
+    CompiledRule,
+    compiled,
+    fast_constructor,
+    recent_exceptions,
+)
 from makegood.policy.conditions import Missing, first_failure
-from makegood.policy.cumulative import grant_allowed, limit_for
+from makegood.policy.cumulative import History, grant_allowed, limit_for
 from makegood.policy.limits import Size, check_cap, natural_size, required_tier
 from makegood.policy.model import SIZELESS_KINDS, Catalog, FactSpec, RemedyRule
-from makegood.policy.options import Handoff, Option, options
+from makegood.policy.options import Handoff, Option, options, reference_options
 from makegood.policy.tiers import Tier
 
 ALLOWED, NEEDS_TIER, OUTSIDE_POLICY, NEEDS_FACTS = "allowed", "needs_tier", "outside_policy", "needs_facts"
@@ -45,8 +59,11 @@ def parse_size(catalog: Catalog, remedy: str, value: object) -> Size | None:
             return None
         raise CaseError(f"{remedy} has no size (it is an {kind} remedy); give it without an amount, got {value!r}")
     if kind == "days":
-        return coerce_whole(FactSpec(name="days", type="days", source="conversation"), value)
+        return coerce_whole(_DAYS, value)
     return to_money(value, "amount")
+
+
+_DAYS = FactSpec(name="days", type="days", source="conversation")  # how a size in days is read
 
 
 class _Refuse(Protocol):
@@ -62,14 +79,163 @@ class _Refuse(Protocol):
     ) -> Verdict: ...
 
 
+_Verdict = fast_constructor(Verdict)
+
+
 def check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -> Verdict:
     """`size` may be None: the remedy's own size for this case (e.g. the order value for a full refund)."""
+    facts, history, version = case.facts, case.history, catalog.version
+    tables = compiled(catalog).situations.get(case.situation)
+    recent = recent_exceptions(facts)
+    if tables is None or recent is None or type(tier) is not Tier or remedy not in catalog.remedies:
+        # What the compiled path does not read itself: the reference path answers, or says what is wrong.
+        return reference_check(catalog, case, remedy, size, tier)
+    situation = tables.situation
+    kind = catalog.remedies[remedy].kind
+    wanted: Size | None = None if size is None else parse_size(catalog, remedy, size)
+    available = options(catalog, case, tier)
+    rank = RANK[tier]
+
+    def refuse(
+        status: str, reason: str, rules: tuple[str, ...], needed: Tier | None = None, missing: tuple[str, ...] = ()
+    ) -> Verdict:
+        if needed is not None:
+            handoff = Handoff(needed, f"{ARTICLE[RANK[needed]]} can approve this: {reason}")
+        else:
+            handoff = available.handoff or Handoff(
+                TIERS[max(tables.handoff_base, rank)], situation.handoff_reason or reason
+            )
+        return _Verdict(
+            status=status,
+            remedy=remedy,
+            size=wanted,
+            required_tier=needed,
+            rules=rules,
+            reason=reason,
+            policy_version=version,
+            alternatives=available.offers,
+            handoff=handoff,
+            missing_facts=missing,
+        )
+
+    eligible, failed = tables.eligible.first_failure(facts)
+    if eligible is False and failed is not None:
+        return refuse(OUTSIDE_POLICY, failed, (tables.eligible_rule,))
+    rules = tables.rules_by_remedy.get(remedy)
+    if not rules:
+        return refuse(OUTSIDE_POLICY, f"{remedy} is not a remedy for {situation.id}", (f"{situation.id}.remedies",))
+    missing = {f for f in tables.needs if facts.get(f) is None}
+    if isinstance(eligible, Missing):
+        missing |= eligible.facts
+    if missing:
+        rule_id = tables.eligible_rule if isinstance(eligible, Missing) else f"{situation.id}.needs"
+        return refuse(NEEDS_FACTS, "facts are missing", (rule_id,), missing=tuple(sorted(missing)))
+    best: Verdict | None = None
+    for rule in rules:
+        verdict = _check_compiled(catalog, rule, facts, history, recent, kind, wanted, tier, rank, refuse)
+        if verdict.allowed:
+            return verdict
+        if best is None or (best.status == OUTSIDE_POLICY and verdict.status != OUTSIDE_POLICY):
+            best = verdict
+    return best  # type: ignore[return-value]
+
+
+def _check_compiled(
+    catalog: Catalog,
+    rule: CompiledRule,
+    facts: Mapping[str, object],
+    history: History | None,
+    recent: int,
+    kind: str,
+    wanted: Size | None,
+    tier: Tier,
+    rank: int,
+    refuse: _Refuse,
+) -> Verdict:
+    """`_check_rule` over the compiled tables."""
+    if rule.when:
+        outcome, failed = rule.when.first_failure(facts)
+        if outcome is False and failed is not None:
+            return refuse(OUTSIDE_POLICY, failed, (rule.id,))
+    else:
+        outcome = True
+    natural = rule.natural_size(facts)
+    if isinstance(outcome, Missing) or isinstance(natural, Missing):
+        limit = rule.unbounded_history if history is None else limit_for(catalog, rule.remedy, facts, history)
+        if not limit.ok:
+            return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
+        wanting = outcome.facts if isinstance(outcome, Missing) else frozenset()
+        wanting |= natural.facts if isinstance(natural, Missing) else frozenset()
+        return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(wanting)))
+    size = natural if wanted is None else wanted
+    if size is None:
+        needed, cap = rule.required(None, facts, recent)
+        if needed is None:
+            return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
+        if history is not None:  # without a history, grant_allowed always allows
+            limit = grant_allowed(catalog, rule.remedy, None, facts, history)
+            if not limit.ok:
+                return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
+        if needed > rank:
+            blocking = rule.tiers[rank].check(None, facts, recent)
+            return refuse(
+                NEEDS_TIER,
+                f"needs {TIERS[needed]} authority; {tier} limit: {blocking.reason}",
+                (rule.id, blocking.cap_rule, cap.cap_rule),
+                needed=TIERS[needed],
+            )
+        return _allowed(rule, None, needed, cap.cap_rule, cap.reason, catalog.version)
+    if natural is None:  # cannot happen: a sized remedy always has a natural size
+        return refuse(OUTSIDE_POLICY, f"{rule.remedy} has no size here", (rule.id,))
+    if not rule.adjustable and wanted is not None and Decimal(wanted) != Decimal(natural):
+        return refuse(
+            OUTSIDE_POLICY,
+            f"{rule.remedy} here is exactly {_say(natural, kind)} (the case's own size); it is not adjustable",
+            (rule.id,),
+        )
+    if kind == "days" and int(size) > MAX_DAYS:
+        return refuse(OUTSIDE_POLICY, "too many days", (rule.id,))
+    needed, cap = rule.required(size, facts, recent)
+    if needed is None:
+        return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
+    if history is not None:
+        limit = grant_allowed(catalog, rule.remedy, size, facts, history)
+        if not limit.ok:
+            return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
+    if needed > rank:
+        blocking = rule.tiers[rank].check(size, facts, recent)
+        return refuse(
+            NEEDS_TIER,
+            f"needs {TIERS[needed]} authority; {tier} limit: {blocking.reason}",
+            (rule.id, blocking.cap_rule, cap.cap_rule),
+            needed=TIERS[needed],
+        )
+    return _allowed(rule, size, needed, cap.cap_rule, cap.reason, catalog.version)
+
+
+def _allowed(rule: CompiledRule, size: Size | None, needed: int, cap_rule: str, reason: str, version: str) -> Verdict:
+    return _Verdict(
+        status=ALLOWED,
+        remedy=rule.remedy,
+        size=size,
+        required_tier=TIERS[needed],
+        rules=(rule.id, cap_rule),
+        reason=reason,
+        policy_version=version,
+        alternatives=(),
+        handoff=None,
+        missing_facts=(),
+    )
+
+
+def reference_check(catalog: Catalog, case: Case, remedy: str, size: object, tier: Tier) -> Verdict:
+    """`check`, evaluated over the catalog itself: the plain statement of the decision."""
     situation = catalog.situation(case.situation)
     if remedy not in catalog.remedies:
         raise CaseError(f"unknown remedy {remedy!r}; known remedies: {', '.join(sorted(catalog.remedies))}")
     kind = catalog.remedies[remedy].kind
     wanted: Size | None = None if size is None else parse_size(catalog, remedy, size)
-    available = options(catalog, case, tier)
+    available = reference_options(catalog, case, tier)
 
     def refuse(
         status: str, reason: str, rules: tuple[str, ...], needed: Tier | None = None, missing: tuple[str, ...] = ()

@@ -2,16 +2,31 @@
 
 Ranking is the catalog's order: the business lists each situation's remedies in the
 order it prefers to offer them, so the ranking is business-owned data, not code.
+
+`options` evaluates the catalog's compiled tables (policy/compiled.py); `reference_options` is the
+same decision written plainly over the catalog, rule by rule (`evaluate_rule`, limits.py). The two
+give equal answers (tests/unit/test_policy_compiled.py); change them together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from makegood.policy.case import Case
+from makegood.policy.compiled import (
+    ARTICLE,
+    RANK,
+    TIERS,
+    CompiledRule,
+    CompiledSituation,
+    compiled,
+    fast_constructor,
+    recent_exceptions,
+)
 from makegood.policy.conditions import Missing, first_failure
-from makegood.policy.cumulative import ORDER_TOTAL_RULE, limit_for
+from makegood.policy.cumulative import ORDER_TOTAL_RULE, History, limit_for
 from makegood.policy.limits import (
     Size,
     check_cap,
@@ -192,7 +207,177 @@ def _stopped_whatever_the_size(catalog: Catalog, rule: RemedyRule, case: Case) -
     return Blocked(rule.remedy, top.cap_rule, top.reason)
 
 
+_Option = fast_constructor(Option)
+_OptionSet = fast_constructor(OptionSet)
+
+
 def options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
+    """What `tier` may offer for `case`, best first; what needs a higher tier; what is blocked and why."""
+    facts, history, version = case.facts, case.history, catalog.version
+    tables = compiled(catalog).situations.get(case.situation)
+    recent = recent_exceptions(facts)
+    if tables is None or recent is None or type(tier) is not Tier:
+        # An unknown situation, a tier that is not a Tier, a count of exceptions that is not an int
+        # (a Case not made by Case.build): the reference path answers, or says what is wrong.
+        return reference_options(catalog, case, tier)
+    rank = RANK[tier]
+    missing = {f for f in tables.needs if facts.get(f) is None}
+    offers: list[Option] = []
+    beyond: list[Option] = []
+    blocked: list[Blocked] = []
+    outcome, failed = tables.eligible.first_failure(facts)
+    if isinstance(outcome, Missing):
+        missing |= outcome.facts
+    elif outcome is False and failed is not None:
+        blocked = [Blocked("*", tables.eligible_rule, failed)]
+        missing = set()
+    if not blocked and not missing:
+        for rule in tables.rules:
+            _evaluate(catalog, rule, facts, history, recent, rank, version, offers, beyond, blocked, missing)
+    handoff = None if offers else _compiled_handoff(tables, rank, beyond, blocked, missing)
+    cited = tuple(dict.fromkeys([o.cap_rule for o in offers + beyond] + [b.rule for b in blocked]))
+    return _OptionSet(
+        situation=tables.id,
+        tier=tier,
+        policy_version=version,
+        offers=tuple(offers),
+        beyond=tuple(beyond),
+        blocked=tuple(blocked),
+        missing_facts=tuple(sorted(missing)),
+        handoff=handoff,
+        ask_what_is_fair=tables.ask_what_is_fair,
+        rules_cited=cited,
+        ordinary=tables.ordinary.first_true(facts),
+    )
+
+
+def _evaluate(
+    catalog: Catalog,
+    rule: CompiledRule,
+    facts: Mapping[str, object],
+    history: History | None,
+    recent: int,
+    rank: int,
+    version: str,
+    offers: list[Option],
+    beyond: list[Option],
+    blocked: list[Blocked],
+    missing: set[str],
+) -> None:
+    """`evaluate_rule` over the compiled tables, adding to the four lists instead of returning them."""
+    if rule.when:
+        outcome, failed = rule.when.first_failure(facts)
+        if outcome is False and failed is not None:
+            blocked.append(Blocked(rule.remedy, rule.id, failed))
+            return
+    else:
+        outcome = True
+    limit = rule.unbounded_history if history is None else limit_for(catalog, rule.remedy, facts, history)
+    if not limit.ok:
+        blocked.append(Blocked(rule.remedy, limit.rule, limit.reason))
+        return
+    if rule.stop_at is not None:
+        stopped = rule.stopped(recent)
+        if stopped is not None:
+            blocked.append(Blocked(rule.remedy, stopped.cap_rule, stopped.reason))
+            return
+    if outcome is not True:  # Missing
+        missing |= outcome.facts  # type: ignore[union-attr]
+        return
+    size = rule.natural_size(facts)
+    if isinstance(size, Missing):
+        missing |= size.facts
+        return
+    if size is None:
+        needed, verdict = rule.required(None, facts, recent)
+        if needed is None:
+            blocked.append(Blocked(rule.remedy, verdict.cap_rule, verdict.reason))
+        else:
+            (offers if needed <= rank else beyond).append(_option(rule, None, needed, verdict.cap_rule, version))
+        return
+    room = limit.room if rule.kind == "money" else None
+    if room is not None and Decimal(size) > room:
+        if not rule.adjustable:
+            blocked.append(
+                Blocked(
+                    rule.remedy,
+                    ORDER_TOTAL_RULE,
+                    f"{rule.words} of {size} would exceed what the order may still give back ({room})",
+                )
+            )
+            return
+        most = min(room, rule.largest(rank, facts, recent) or room)
+        reduced_tier, reduced_verdict = rule.required(most, facts, recent)
+        if reduced_tier is None or reduced_tier > rank or most <= 0:
+            blocked.append(Blocked(rule.remedy, ORDER_TOTAL_RULE, limit.reason))
+        else:
+            offers.append(_option(rule, most, reduced_tier, reduced_verdict.cap_rule, version, size))
+        return
+    needed, verdict = rule.required(size, facts, recent)
+    if needed is not None and needed <= rank:
+        offers.append(_option(rule, size, needed, verdict.cap_rule, version))
+        return
+    if rule.adjustable:
+        largest = rule.largest(rank, facts, recent)
+        if largest is not None and largest > 0:
+            reduced_tier, reduced_verdict = rule.required(largest, facts, recent)
+            if reduced_tier is not None and reduced_tier <= rank:
+                offers.append(_option(rule, largest, reduced_tier, reduced_verdict.cap_rule, version, size))
+    if needed is None:
+        blocked.append(Blocked(rule.remedy, verdict.cap_rule, verdict.reason))
+    else:
+        beyond.append(_option(rule, size, needed, verdict.cap_rule, version))
+
+
+def _option(
+    rule: CompiledRule, size: Size | None, needed: int, cap_rule: str, version: str, reduced: Size | None = None
+) -> Option:
+    fixed = rule.fixed_options
+    if fixed is not None and reduced is None:  # the rule's one size (or none) at the lowest tier that may give it
+        option = fixed[needed]
+        if option is None:
+            option = fixed[needed] = _new_option(rule, size, needed, cap_rule, version, None)
+        return option  # type: ignore[return-value]
+    return _new_option(rule, size, needed, cap_rule, version, reduced)
+
+
+def _new_option(
+    rule: CompiledRule, size: Size | None, needed: int, cap_rule: str, version: str, reduced: Size | None
+) -> Option:
+    return _Option(
+        remedy=rule.remedy,
+        kind=rule.kind,
+        size=size,
+        cost=rule.cost(size),
+        required_tier=TIERS[needed],
+        rule=rule.id,
+        cap_rule=cap_rule,
+        policy_version=version,
+        reduced_from=reduced,
+    )
+
+
+def _compiled_handoff(
+    tables: CompiledSituation, rank: int, beyond: list[Option], blocked: list[Blocked], missing: set[str]
+) -> Handoff:
+    """`_handoff` over the compiled tables."""
+    if beyond:
+        target = min(RANK[o.required_tier] for o in beyond)
+        return Handoff(TIERS[target], f"{ARTICLE[target]} can approve {beyond[0].remedy.replace('_', ' ')}")
+    target = tables.handoff_targets[rank]
+    who = ARTICLE[target]
+    if missing:
+        return Handoff(
+            TIERS[target], f"if {', '.join(sorted(missing))} cannot be confirmed, {who} will review the case"
+        )
+    if tables.handoff_reason:
+        return Handoff(TIERS[target], tables.handoff_reason)
+    reason = blocked[0].reason if blocked else "no remedy in the catalog fits this case"
+    return Handoff(TIERS[target], f"outside standard policy ({reason}); {who} will review it as an exception")
+
+
+def reference_options(catalog: Catalog, case: Case, tier: Tier) -> OptionSet:
+    """`options`, evaluated rule by rule over the catalog itself: the plain statement of the decision."""
     situation = catalog.situation(case.situation)
     missing = {f for f in situation.needs if case.facts.get(f) is None}
     offers: list[Option] = []
@@ -249,4 +434,4 @@ def _next_tier(tier: Tier) -> Tier:
     return order[min(order.index(tier) + 1, len(order) - 1)]
 
 
-__all__ = ["Blocked", "Handoff", "Option", "OptionSet", "check_cap", "evaluate_rule", "options"]
+__all__ = ["Blocked", "Handoff", "Option", "OptionSet", "check_cap", "evaluate_rule", "options", "reference_options"]
