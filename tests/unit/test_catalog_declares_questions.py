@@ -218,9 +218,9 @@ def test_the_opening_message_fills_only_the_first_money_fact_it_asks():
 def test_a_remedy_added_by_data_is_said_in_the_catalogs_words_and_picked_by_its_name():
     from decimal import Decimal
 
+    from makegood.policy import Option, Tier
     from makegood.services.bot.phrasing import describe
     from makegood.services.bot.reading import read_reply
-    from makegood.policy import Option, Tier
 
     repair = Option("warranty_repair", "item", None, Decimal(40), Tier.SELF_SERVICE, "w.r", "w.r.caps", "pv")
     assert describe(repair, "a free repair under warranty") == "a free repair under warranty"
