@@ -389,11 +389,7 @@ class _Builder:
             twice = next((v for v, f in zip(values, folded, strict=True) if folded.count(f) > 1), None)
             if twice is not None:
                 raise self.fail(f"{where}.values", f"{twice!r} is listed twice (values are matched whatever the case)")
-            ask = body.get("ask", "")
-            if not isinstance(ask, str) or len(ask) > MAX_QUESTION:
-                raise self.fail(
-                    f"{where}.ask", f"expected the question as a sentence of at most {MAX_QUESTION} characters"
-                )
+            ask = self.question(body.get("ask", ""), f"{where}.ask")
             if ask and source == "company":
                 raise self.fail(
                     f"{where}.ask", f"{name} is a company fact, read from the customer store: nobody is asked for it"
@@ -561,28 +557,31 @@ class _Builder:
         """`asks: {fact: question}`: this situation's own wording for a conversation fact."""
         out: dict[str, str] = {}
         for fact, question in self.mapping(raw, where).items():
-            spec = facts.get(fact)
-            if spec is None:
-                raise self.fail(f"{where}.{fact}", f"unknown fact {fact!r}")
-            if spec.source == "company":
-                raise self.fail(f"{where}.{fact}", f"{fact} is a company fact, read from the customer store")
-            if not isinstance(question, str) or not question.strip() or len(question) > MAX_QUESTION:
-                raise self.fail(
-                    f"{where}.{fact}", f"expected the question as a sentence of at most {MAX_QUESTION} characters"
-                )
-            out[fact] = question.strip()
+            self.conversation_fact(fact, f"{where}.{fact}", facts, ", read from the customer store")
+            out[fact] = self.question(question, f"{where}.{fact}", required=True)
         return out
+
+    def question(self, value: Any, where: str, *, required: bool = False) -> str:
+        """A question the bot says in one chat bubble."""
+        if not isinstance(value, str) or len(value) > MAX_QUESTION or (required and not value.strip()):
+            raise self.fail(where, f"expected the question as a sentence of at most {MAX_QUESTION} characters")
+        return value.strip()
+
+    def conversation_fact(self, fact: str, where: str, facts: Mapping[str, FactSpec], company: str) -> FactSpec:
+        """The declared fact `fact`, refused when unknown or known by the company (`company` says why)."""
+        spec = facts.get(fact)
+        if spec is None:
+            raise self.fail(where, f"unknown fact {fact!r}")
+        if spec.source == "company":
+            raise self.fail(where, f"{fact} is a company fact{company}")
+        return spec
 
     def derivations(self, raw: Any, where: str, facts: Mapping[str, FactSpec]) -> dict[str, Derivation]:
         """`derive: {fact: expression}`: facts worked out from others (policy/derived.py)."""
         out: dict[str, Derivation] = {}
         names = set(facts) | set(CONSTANTS)
         for fact, text in self.mapping(raw, where).items():
-            spec = facts.get(fact)
-            if spec is None:
-                raise self.fail(f"{where}.{fact}", f"unknown fact {fact!r}")
-            if spec.source == "company":
-                raise self.fail(f"{where}.{fact}", f"{fact} is a company fact: the customer store knows it")
+            spec = self.conversation_fact(fact, f"{where}.{fact}", facts, ": the customer store knows it")
             if spec.type not in NUMERIC_FACT_TYPES:
                 raise self.fail(f"{where}.{fact}", f"only a number can be derived; {fact} is a {spec.type}")
             try:
