@@ -168,33 +168,17 @@ def _check_compiled(
         wanting |= natural.facts if isinstance(natural, Missing) else frozenset()
         return refuse(NEEDS_FACTS, "facts are missing", (rule.id,), missing=tuple(sorted(wanting)))
     size = natural if wanted is None else wanted
-    if size is None:
-        needed, cap = rule.required(None, facts, recent)
-        if needed is None:
-            return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
-        if history is not None:  # without a history, grant_allowed always allows
-            limit = grant_allowed(catalog, rule.remedy, None, facts, history)
-            if not limit.ok:
-                return refuse(OUTSIDE_POLICY, limit.reason, (rule.id, limit.rule))
-        if needed > rank:
-            blocking = rule.tiers[rank].check(None, facts, recent)
+    if size is not None:  # a sizeless remedy (item, none) has no size to check
+        if natural is None:  # cannot happen: a sized remedy always has a natural size
+            return refuse(OUTSIDE_POLICY, f"{rule.remedy} has no size here", (rule.id,))
+        if not rule.adjustable and wanted is not None and Decimal(wanted) != Decimal(natural):
             return refuse(
-                NEEDS_TIER,
-                f"needs {TIERS[needed]} authority; {tier} limit: {blocking.reason}",
-                (rule.id, blocking.cap_rule, cap.cap_rule),
-                needed=TIERS[needed],
+                OUTSIDE_POLICY,
+                f"{rule.remedy} here is exactly {_say(natural, kind)} (the case's own size); it is not adjustable",
+                (rule.id,),
             )
-        return _allowed(rule, None, needed, cap.cap_rule, cap.reason, catalog.version)
-    if natural is None:  # cannot happen: a sized remedy always has a natural size
-        return refuse(OUTSIDE_POLICY, f"{rule.remedy} has no size here", (rule.id,))
-    if not rule.adjustable and wanted is not None and Decimal(wanted) != Decimal(natural):
-        return refuse(
-            OUTSIDE_POLICY,
-            f"{rule.remedy} here is exactly {_say(natural, kind)} (the case's own size); it is not adjustable",
-            (rule.id,),
-        )
-    if kind == "days" and int(size) > MAX_DAYS:
-        return refuse(OUTSIDE_POLICY, "too many days", (rule.id,))
+        if kind == "days" and int(size) > MAX_DAYS:
+            return refuse(OUTSIDE_POLICY, "too many days", (rule.id,))
     needed, cap = rule.required(size, facts, recent)
     if needed is None:
         return refuse(OUTSIDE_POLICY, f"beyond every tier's authority ({cap.reason})", (rule.id, cap.cap_rule))
