@@ -1,6 +1,12 @@
 """The case form: asks for what the catalog says the situation needs, reads each answer by
 its fact's type, and checks it. No fact is named here: a situation added to the catalog (with
-a slot for each fact it asks) is asked about, read and validated the same way."""
+a slot for each fact it asks) is asked about, read and validated the same way.
+
+One call does a whole case turn: the form's validation opens the case when the message
+describes one (the rule that opens it is: intent, apology, case_form), validates what the
+message gave, and, once nothing is missing, asks the engine and says the offers. So a case
+opening costs one Rasa -> actions round trip, and so does the answer that completes the form
+(it used to be three: start the case, validate, propose)."""
 
 from __future__ import annotations
 
@@ -8,10 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 
-from actions.glue import assistant, entities_of, turn_of
+from actions.case_opening import opening_events
+from actions.glue import assistant, entities_of, log, off_loop, saved_for_a_person, speak, turn_of
 from makegood.errors import MakegoodError
 from makegood.services.bootstrap import get_services
 from makegood.services.bot.case_facts import (
@@ -32,7 +40,7 @@ NOT_UNDERSTOOD_OTHERWISE = "utter_answer_not_understood"
 
 def slots_for(situation: str | None, misses: object = 0) -> list[str]:
     if gave_up(misses):
-        return []  # the form ends; action_propose_resolution hands the case over
+        return []  # the form ends and hands the case over (proposed())
     if not situation:
         return [ORDER_ID]
     return slots_to_ask(get_services().catalog, situation, misses)
@@ -44,6 +52,22 @@ class ValidateCaseForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_case_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        return await off_loop(self._case_turn, dispatcher, tracker, domain)
+
+    async def _case_turn(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict]:
+        opened = opening_events(tracker) if opens_case(tracker) else []
+        tracker.slots.update({e["name"]: e["value"] for e in opened})
+        # The facts the message gave are validated like any answer (an order we cannot find);
+        # a slot the opening clears is not an answer to validate.
+        tracker.add_slots([e for e in opened if e.get("value") is not None])
+        events = opened + await super().run(dispatcher, tracker, domain)  # leaves tracker's slots updated
+        if form_complete(events):
+            events += proposed(dispatcher, tracker, domain)
+        return events
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -61,15 +85,16 @@ class ValidateCaseForm(FormValidationAction):
     async def next_requested_slot(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """The next slot, as Rasa would pick it; a catalog fact is asked here, in the catalog's
-        words (Rasa asks `utter_ask_<slot>` itself, and a catalog fact has none)."""
-        event = await super().next_requested_slot(dispatcher, tracker, domain)
-        slot = event.get("value") if event else None
+        """The next slot to ask for, always said explicitly (`None` when nothing is missing: the
+        form ends and this call proposes). A catalog fact is asked here, in the catalog's words
+        (Rasa asks `utter_ask_<slot>` itself, and a catalog fact has none)."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        slot = next((name for name in required if tracker.slots.get(name) is None), None)
         if slot and slot != ORDER_ID:
             question = get_services().catalog.question(tracker.get_slot("situation"), slot)
             if question:
                 dispatcher.utter_message(text=question)
-        return event
+        return SlotSet(REQUESTED_SLOT, slot)
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
         # extract_<fact> and validate_<fact> for every fact the catalog asks, found by rasa_sdk
@@ -136,3 +161,32 @@ class ValidateCaseForm(FormValidationAction):
         if not gave_up(misses):
             dispatcher.utter_message(response=response, **values)
         return {slot: None, "fact_misses": float(misses)}
+
+
+def opens_case(tracker: Tracker) -> bool:
+    """Whether this call follows the rule that opens a case (an action since the customer's
+    message: the apology, or the clarifying question's answer) rather than the form asking on
+    after the customer answered it. Mid-form, a message describing a situation is left to the
+    form's rejection and then the opening rule, which apologises first."""
+    events = tracker.events or []
+    since = next((i for i in range(len(events) - 1, -1, -1) if events[i].get("event") == "user"), -1)
+    ran = [e.get("name") for e in events[since + 1 :] if e.get("event") == "action"]
+    return any(name not in FORM_OWN_STEPS for name in ran)
+
+
+FORM_OWN_STEPS = ("case_form", "action_listen", "action_extract_slots")
+
+
+def form_complete(events: list[dict[str, Any]]) -> bool:
+    asked = [e for e in events if e.get("event") == "slot" and e.get("name") == REQUESTED_SLOT]
+    return bool(asked) and asked[-1].get("value") is None
+
+
+def proposed(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    """Solve: ask the engine what the bot may offer, log it, say it best first (or hand the
+    case over when a fact could not be had)."""
+    try:
+        return speak(dispatcher, assistant().propose(turn_of(tracker)), domain)
+    except Exception:  # noqa: BLE001 - the customer must never see a crash (logged with its traceback)
+        log.exception("proposing failed for conversation %s", tracker.sender_id)
+    return saved_for_a_person(dispatcher, tracker, "proposing a resolution")

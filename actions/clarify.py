@@ -20,8 +20,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.case_opening import open_case
 from actions.glue import assistant, turn_of
-from actions.start_case import open_case
 from makegood.services.bootstrap import get_services
 
 CLARIFY_KEY = "clarify_situation"

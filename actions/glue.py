@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -119,28 +121,52 @@ def speak(dispatcher: CollectingDispatcher, reply: Reply, domain: dict[str, Any]
     return events
 
 
+# Actions run on a bounded pool of threads, off the actions server's event loop: a turn that
+# waits on the database or the engine never stalls the other conversations' turns. Bounded
+# below the database pool (5 connections + overflow; makegood.db) so a burst queues here,
+# in order, instead of timing out waiting for a connection.
+ACTION_THREADS = 8
+_pool: ThreadPoolExecutor | None = None
+
+
+def off_loop(run: Callable[..., Awaitable[Any]], *args: Any) -> Awaitable[Any]:
+    """Run the coroutine function `run(*args)` to completion on a pool thread (its own event
+    loop there), awaited from the server's loop."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=ACTION_THREADS, thread_name_prefix="makegood-action")
+    return asyncio.get_running_loop().run_in_executor(_pool, lambda: asyncio.run(run(*args)))
+
+
 def graceful(run: Callable[..., Awaitable[list[dict[str, Any]]]]):
     """If the database or the catalog is unavailable, or anything unexpected happens, the
-    action never crashes and the error goes to the log, loudly. The customer hears the truth:
-    when the case could still be saved for a person, they get its reference and the chat waits
-    for that person; when it could not, they hear that nothing was saved and nothing changed,
-    and the bot stays available (a paused chat with nobody behind it would be a dead end)."""
+    action never crashes and the error goes to the log, loudly (see `saved_for_a_person`).
+    The action itself runs off the event loop (`off_loop`)."""
 
     @functools.wraps(run)
     async def wrapper(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]):
-        try:
-            return await run(self, dispatcher, tracker, domain)
-        except Exception:  # the customer must never see a crash (logged with its traceback)
-            log.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
-        try:
-            saved = assistant().handoff(turn_of(tracker), reason=f"system trouble in {self.name()}")
-        except Exception:  # the store itself is down: say so, never claim it is saved
-            log.exception(
-                "could not save a handoff for conversation %s either: nothing was recorded", tracker.sender_id
-            )
-            dispatcher.utter_message(response="utter_service_trouble")
-            return []
-        dispatcher.utter_message(response="utter_service_trouble_saved", proposal_id=saved.proposal_id)
-        return [ConversationPaused()]
+        async def guarded() -> list[dict[str, Any]]:
+            try:
+                return await run(self, dispatcher, tracker, domain)
+            except Exception:  # the customer must never see a crash (logged with its traceback)
+                log.exception("action %s failed for conversation %s", self.name(), tracker.sender_id)
+            return saved_for_a_person(dispatcher, tracker, self.name())
+
+        return await off_loop(guarded)
 
     return wrapper
+
+
+def saved_for_a_person(dispatcher: CollectingDispatcher, tracker: Tracker, where: str) -> list[dict[str, Any]]:
+    """After a failure in `where`, the customer hears the truth: when the case could still be
+    saved for a person, they get its reference and the chat waits for that person; when it
+    could not, they hear that nothing was saved and nothing changed, and the bot stays
+    available (a paused chat with nobody behind it would be a dead end)."""
+    try:
+        saved = assistant().handoff(turn_of(tracker), reason=f"system trouble in {where}")
+    except Exception:  # the store itself is down: say so, never claim it is saved
+        log.exception("could not save a handoff for conversation %s either: nothing was recorded", tracker.sender_id)
+        dispatcher.utter_message(response="utter_service_trouble")
+        return []
+    dispatcher.utter_message(response="utter_service_trouble_saved", proposal_id=saved.proposal_id)
+    return [ConversationPaused()]

@@ -9,17 +9,6 @@ from actions.glue import assistant, graceful, speak, turn_of
 from actions.unopened import before_reply
 
 
-class ActionProposeResolution(Action):
-    """Solve: ask the engine what the bot may offer, log it, say it best first."""
-
-    def name(self) -> str:
-        return "action_propose_resolution"
-
-    @graceful
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        return speak(dispatcher, assistant().propose(turn_of(tracker)), domain)
-
-
 class ActionAcceptOffer(Action):
     """The customer says yes, or names the option they want."""
 

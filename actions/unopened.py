@@ -15,9 +15,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.case_opening import earlier_message, open_case
 from actions.clarify import answer_to_clarify, ask_or_open, candidates_of, phrase
 from actions.glue import entities_of
-from actions.start_case import earlier_message, open_case
 from makegood.services.bootstrap import get_services
 from makegood.services.bot.case_facts import order_in
 

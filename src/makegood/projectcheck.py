@@ -7,10 +7,11 @@ check notices when one of the four is missing. For every situation of the catalo
 - the NLU data has at least MIN_EXAMPLES real examples of it (lines with TODO do not count);
 - the domain has `utter_<id>_apology` (said when the case opens) and `utter_<id>_clarify`
   (how the bot names it when it asks which of two situations it is), with no TODO text;
-- a rule opens the case: the intent, then `action_start_case`.
+- a rule opens the case: the intent, then the case form activated (`action: case_form`,
+  `active_loop: case_form`; data/rules/open_case.yml puts the apology between them).
 
-And the other way: every intent that opens a case (the last intent before `action_start_case`
-in a rule or a story) is a situation of the catalog. A TODO left in a policy file is an error
+And the other way: every intent that opens a case (the last intent before the case form is
+activated in a rule or a story) is a situation of the catalog. A TODO left in a policy file is an error
 too, so a scaffold (`makegood situation new`) fails here until a person has filled it in.
 Every problem names the file it is about, and all of them are reported at once.
 """
@@ -29,7 +30,7 @@ from makegood.policy import Catalog
 
 MIN_EXAMPLES = 5
 TODO = "TODO"
-START_CASE = "action_start_case"
+CASE_FORM = "case_form"
 YAML_SUFFIXES = (".yml", ".yaml")
 
 
@@ -71,7 +72,7 @@ class ProjectProblem:
 
 @dataclass(frozen=True)
 class Opening:
-    """A rule or story that opens a case: `intent` is the last intent before action_start_case."""
+    """A rule or story that opens a case: `intent` is the last intent before the case form is activated."""
 
     file: Path
     kind: str  # "rule" or "story"
@@ -154,14 +155,16 @@ def _example_lines(raw: Any) -> Iterator[str]:
 
 
 def _opening_intents(steps: list[Any]) -> Iterator[str]:
+    """Intents after which the steps activate the case form: `action: case_form` directly
+    followed by `active_loop: case_form` (the form asking on mid-case is not an activation)."""
     intent = None
-    for step in steps:
-        if not isinstance(step, dict):
-            continue
+    steps = [step for step in steps if isinstance(step, dict)]
+    for step, after in zip(steps, steps[1:] + [{}], strict=True):
         if isinstance(step.get("intent"), str):
             intent = step["intent"]
-        elif step.get("action") == START_CASE and intent is not None:
+        elif step.get("action") == CASE_FORM and after.get("active_loop") == CASE_FORM and intent is not None:
             yield intent
+            intent = None
 
 
 def policy_files(policy: Path) -> list[Path]:
@@ -232,7 +235,7 @@ def check_project(catalog: Catalog, layout: Layout, min_examples: int = MIN_EXAM
             problem(
                 rules_dir,
                 f"no rule opens a {sid} case ({where}): intent {sid}, utter_{sid}_apology, "
-                f"{START_CASE}, case_form (as in data/rules/open_case.yml)",
+                f"{CASE_FORM}, active_loop: {CASE_FORM} (as in data/rules/open_case.yml)",
             )
     for fact in catalog.askable_facts():
         asked_in = ", ".join(s for s in catalog.situations if fact in catalog.asked_facts(s))
@@ -251,7 +254,7 @@ def check_project(catalog: Catalog, layout: Layout, min_examples: int = MIN_EXAM
         if opening.intent not in catalog.situations:
             problem(
                 opening.file,
-                f"{opening.kind} '{opening.name}' opens a case ({START_CASE}) for intent {opening.intent}, "
+                f"{opening.kind} '{opening.name}' opens a case (activates {CASE_FORM}) for intent {opening.intent}, "
                 f"which is not a situation in the catalog ({show(layout.policy)})",
             )
     for path, number, line in todo_lines(policy_files(layout.policy)):

@@ -98,6 +98,14 @@ def tracker(
     )
 
 
+def opened(trk: Tracker) -> Tracker:
+    """`trk` as the case form sees it when the opening rule runs it: the apology said since
+    the customer's message (the form opens a case only then)."""
+    intent = (trk.latest_message.get("intent") or {}).get("name")
+    trk.events.append({"event": "action", "name": f"utter_{intent}_apology"})
+    return trk
+
+
 def run(action, trk: Tracker, domain: dict) -> tuple[list[dict], list[dict]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, trk, domain))

@@ -11,9 +11,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_form import ValidateCaseForm
-from actions.resolution import ActionAcceptOffer, ActionProposeResolution
+from actions.resolution import ActionAcceptOffer
 from makegood.services.bot.case_facts import order_in_text
-from tests.actions.conftest import run, said, tracker
+from tests.actions.conftest import opened, run, said, tracker
 
 pytestmark = pytest.mark.actions
 
@@ -37,14 +37,13 @@ def test_an_unknown_order_gets_one_retry_then_the_form_stops_asking(services, do
     assert said(messages) == ["utter_order_not_found"] and messages[0]["order_id"] == "MG-55123"
     assert slots["order_id"] is None and slots["fact_misses"] == 1 and slots["requested_slot"] == "order_id"
     messages, slots = validate(form_turn("MG-55124 then", misses=1.0), domain)
-    assert said(messages) == []  # no third ask: the form ends
-    assert slots["fact_misses"] == 2 and slots["requested_slot"] is None
+    # No third ask: the form ends, and in the same turn the case goes to a person.
+    assert said(messages) == ["utter_handoff"]
+    assert slots["fact_misses"] == 2 and slots["requested_slot"] is None and slots["stage"] == "handed_off"
 
 
 def test_after_two_misses_the_case_goes_to_a_person_with_everything_said(services, domain):
-    messages, events = run(
-        ActionProposeResolution(), tracker(slots={"situation": "damaged_item", "fact_misses": 2.0}), domain
-    )
+    messages, events = run(ValidateCaseForm(), tracker(slots={"situation": "damaged_item", "fact_misses": 2.0}), domain)
     assert said(messages) == ["utter_handoff"]
     assert any(e.get("event") == "pause" for e in events)
     [pending] = [p for p in services.ledger.list(conversation_id="conv-1") if p.status == "pending"]
@@ -132,27 +131,25 @@ def test_a_reply_with_no_case_open_asks_which_problem_it_is(services, domain):
 
 
 def test_a_case_opened_from_a_button_keeps_the_facts_of_the_message_before_it(services, domain):
-    from actions.start_case import ActionStartCase
 
     trk = tracker(text="/late_delivery", intent="late_delivery", user_turns=2)
     trk.events[0]["text"] = "order 10441 is two weeks late"
     trk.latest_message["entities"] = []
-    _, events = run(ActionStartCase(), trk, domain)
+    _, events = run(ValidateCaseForm(), opened(trk), domain)
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert slots["situation"] == "late_delivery" and slots["order_id"] == "MG-10441"
 
 
 def test_the_same_problem_described_again_mid_case_keeps_what_we_know(services, domain):
-    from actions.start_case import ActionStartCase
 
     trk = tracker(
         text="you sent the wrong size",
         intent="wrong_item",
         slots={"situation": "wrong_item", "order_id": "MG-10451", "stage": "offered"},
     )
-    _, events = run(ActionStartCase(), trk, domain)
+    _, events = run(ValidateCaseForm(), opened(trk), domain)
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-    assert "order_id" not in slots and "stage" not in slots  # nothing cleared
+    assert "order_id" not in slots and slots.get("stage", "offered") is not None  # nothing cleared
 
 
 def test_an_order_number_given_while_another_fact_is_asked_is_kept(services, domain):

@@ -12,7 +12,7 @@ import pytest
 from actions.case_form import ValidateCaseForm
 from actions.glue import customer_of
 from actions.payment_plan import ActionPlanPayment
-from actions.resolution import ActionAcceptOffer, ActionProposeResolution
+from actions.resolution import ActionAcceptOffer
 from makegood.customers.identity import sign
 from tests.actions.conftest import SECRET, run, said, tracker
 
@@ -39,7 +39,7 @@ DAMAGED = {"situation": "damaged_item", "damage_severity": "unusable", "order_id
 
 
 def test_a_signed_in_customer_gets_options_for_their_own_order(required, domain):
-    messages, _ = run(ActionProposeResolution(), tracker(slots=DAMAGED, metadata=as_customer("C-1001")), domain)
+    messages, _ = run(ValidateCaseForm(), tracker(slots=DAMAGED, metadata=as_customer("C-1001")), domain)
     assert "utter_offer_intro" in said(messages)
     [proposal] = required.ledger.list(conversation_id="conv-1")
     assert proposal.customer_id == "C-1001"
@@ -47,9 +47,9 @@ def test_a_signed_in_customer_gets_options_for_their_own_order(required, domain)
 
 def test_another_customers_order_is_answered_like_one_that_does_not_exist_and_logged(required, domain, caplog):
     caplog.set_level(logging.WARNING, logger="makegood.security")
-    theirs, _ = run(ActionProposeResolution(), tracker(slots=DAMAGED, metadata=as_customer("C-1003")), domain)
+    theirs, _ = run(ValidateCaseForm(), tracker(slots=DAMAGED, metadata=as_customer("C-1003")), domain)
     missing = {**DAMAGED, "order_id": "MG-99999"}
-    nobody, _ = run(ActionProposeResolution(), tracker(slots=missing, metadata=as_customer("C-1003")), domain)
+    nobody, _ = run(ValidateCaseForm(), tracker(slots=missing, metadata=as_customer("C-1003")), domain)
     assert said(theirs) == said(nobody) == ["utter_order_not_found"]
     assert required.ledger.list(conversation_id="conv-1") == []  # nothing about C-1001 was logged either
     assert any("MG-10422" in r.getMessage() and "C-1003" in r.getMessage() for r in caplog.records)
@@ -72,7 +72,7 @@ def test_the_form_refuses_another_customers_order_the_same_way(required, domain)
 
 
 def test_an_anonymous_chat_is_asked_to_sign_in_and_sees_nothing_of_the_order(required, domain):
-    messages, _ = run(ActionProposeResolution(), tracker(slots=DAMAGED), domain)
+    messages, _ = run(ValidateCaseForm(), tracker(slots=DAMAGED), domain)
     assert said(messages) == ["utter_sign_in_for_orders"]
     assert required.ledger.list(conversation_id="conv-1") == []
 
@@ -89,7 +89,7 @@ def test_an_anonymous_chat_is_asked_to_sign_in_and_sees_nothing_of_the_order(req
 def test_a_forged_or_expired_token_leaves_the_chat_anonymous(required, domain, token):
     trk = tracker(slots=DAMAGED, metadata={"customer_token": token})
     assert customer_of(trk) is None
-    messages, _ = run(ActionProposeResolution(), trk, domain)
+    messages, _ = run(ValidateCaseForm(), trk, domain)
     assert said(messages) == ["utter_sign_in_for_orders"]
 
 
@@ -115,14 +115,14 @@ def test_typed_intent_syntax_cannot_name_a_customer(required, domain):
         entities=[{"entity": "customer_id", "value": "C-1003"}, {"entity": "order_id", "value": "MG-10441"}],
         metadata=as_customer("C-1001"),
     )
-    messages, _ = run(ActionProposeResolution(), trk, domain)
+    messages, _ = run(ValidateCaseForm(), trk, domain)
     assert said(messages) == ["utter_order_not_found"]
 
 
 def test_a_signed_in_customer_is_granted_a_plan_without_being_asked_for_an_account(required, domain):
     me = as_customer("C-1001")
     slots = {"situation": "missed_payment", "debt_amount": "300"}
-    messages, events = run(ActionProposeResolution(), tracker(slots=slots, metadata=me), domain)
+    messages, events = run(ValidateCaseForm(), tracker(slots=slots, metadata=me), domain)
     assert said(messages) == ["utter_ask_affordability"]
     slots.update(slots_of(events))
     messages, events = run(

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from actions.case_form import ValidateCaseForm
 from actions.fair_ask import ActionJudgeAsk
 from actions.payment_plan import ActionPlanPayment
-from actions.resolution import ActionAcceptOffer, ActionProposeResolution
+from actions.resolution import ActionAcceptOffer
 from tests.actions.conftest import run, said, tracker
 
 pytestmark = pytest.mark.actions
@@ -22,7 +23,7 @@ def slot_events(events):
 
 
 def _take_first_option(domain, sender: str) -> list[str]:
-    run(ActionProposeResolution(), tracker(sender=sender, slots=CASE), domain)
+    run(ValidateCaseForm(), tracker(sender=sender, slots=CASE), domain)
     messages, _ = run(
         ActionAcceptOffer(),
         tracker(sender=sender, text="1", intent="choose_option", slots=dict(CASE, stage="offered"), user_turns=2),
@@ -77,9 +78,9 @@ def test_a_restart_starts_a_new_case_with_keys_of_its_own(services, domain):
         trk.events = events + trk.events
         return trk
 
-    run(ActionProposeResolution(), turn(first_session, slots=CASE), domain)
+    run(ValidateCaseForm(), turn(first_session, slots=CASE), domain)
     other = {"situation": "late_delivery", "order_id": "MG-10431"}
-    run(ActionProposeResolution(), turn(second_session, slots=other), domain)
+    run(ValidateCaseForm(), turn(second_session, slots=other), domain)
     messages, _ = run(
         ActionAcceptOffer(),
         turn(second_session, text="1", intent="choose_option", slots=dict(other, stage="offered"), user_turns=2),
@@ -97,7 +98,7 @@ def test_a_restart_starts_a_new_case_with_keys_of_its_own(services, domain):
 @pytest.mark.parametrize("ask", ["I think $2,000,000 would be fair", "-5", "NaN", "1e309"])
 def test_an_absurd_ask_gets_a_plain_answer_and_the_chat_goes_on(services, domain, ask):
     """Found: an absurd ask paused the chat with "a person will pick up" and nothing in the queue."""
-    run(ActionProposeResolution(), tracker(slots=CASE), domain)
+    run(ValidateCaseForm(), tracker(slots=CASE), domain)
     entities = [{"entity": "amount", "value": ask.split()[-4] if "$" in ask else ask}]
     messages, events = run(
         ActionJudgeAsk(),
@@ -113,7 +114,7 @@ def test_an_absurd_ask_gets_a_plain_answer_and_the_chat_goes_on(services, domain
 def test_a_balance_no_plan_of_the_bot_fits_is_handed_to_a_person_with_a_queue_entry(services, domain):
     """Found: a $999,999 debt got an empty plan menu and no handoff."""
     slots = {"situation": "missed_payment", "order_id": "MG-10421", "debt_amount": "999999"}
-    run(ActionProposeResolution(), tracker(slots=slots), domain)
+    run(ValidateCaseForm(), tracker(slots=slots), domain)
     messages, events = run(
         ActionPlanPayment(),
         tracker(
@@ -132,7 +133,7 @@ def test_a_balance_no_plan_of_the_bot_fits_is_handed_to_a_person_with_a_queue_en
 
 
 def test_minus_one_is_not_option_one(services, domain):
-    run(ActionProposeResolution(), tracker(slots=CASE), domain)
+    run(ValidateCaseForm(), tracker(slots=CASE), domain)
     messages, events = run(
         ActionAcceptOffer(),
         tracker(text="-1", intent="choose_option", slots=dict(CASE, stage="offered"), user_turns=2),

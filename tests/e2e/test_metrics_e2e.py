@@ -38,7 +38,7 @@ def test_the_actions_server_counts_each_action_it_runs_behind_its_token(servers,
     status, body = get(f"{actions}/metrics?token=" + urllib.parse.quote(servers.actions_token))
     assert status == 200
     runs = [line for line in body.splitlines() if line.startswith("makegood_action_runs_total{")]
-    assert any('action="action_start_case"' in line and 'outcome="ok"' in line for line in runs), runs
+    assert any('action="validate_case_form"' in line and 'outcome="ok"' in line for line in runs), runs
     assert "makegood_action_seconds_bucket" in body
     assert 'makegood_proposals_logged_total{situation="damaged_item"' in body
     assert sender not in body  # no conversation id ever becomes a label

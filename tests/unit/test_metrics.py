@@ -8,7 +8,7 @@ from makegood.metrics import UNKNOWN, bounded, situation_label, status_class
 
 
 def test_a_label_outside_the_known_set_is_other():
-    known = frozenset({"action_start_case", "action_handoff"})
+    known = frozenset({"validate_case_form", "action_handoff"})
     assert bounded("action_handoff", known) == "action_handoff"
     assert bounded("action_" + "x" * 500, known) == UNKNOWN
     assert bounded(None, known) == UNKNOWN

@@ -23,7 +23,6 @@ NEW = "warranty_claim"
 OPENING_STEPS = [
     {"intent": NEW},
     {"action": f"utter_{NEW}_apology"},
-    {"action": "action_start_case"},
     {"action": "case_form"},
     {"active_loop": "case_form"},
 ]
@@ -231,7 +230,7 @@ def test_a_missing_opening_rule_is_named(project):
     edit_yaml(project.data / "rules" / "open_case.yml", drop)
     assert problems(project) == [
         "data/rules: no rule opens a fee_dispute case (situation fee_dispute (policy/catalog.yml)): intent "
-        "fee_dispute, utter_fee_dispute_apology, action_start_case, case_form (as in data/rules/open_case.yml)"
+        "fee_dispute, utter_fee_dispute_apology, case_form, active_loop: case_form (as in data/rules/open_case.yml)"
     ]
 
 
@@ -252,10 +251,13 @@ def test_a_missing_intent_and_too_few_examples_are_named_all_at_once(project):
 
 
 def test_an_intent_that_opens_a_case_must_be_in_the_catalog(project):
-    rule = {"rule": "open a greeting case", "steps": [{"intent": "greet"}, {"action": "action_start_case"}]}
+    rule = {
+        "rule": "open a greeting case",
+        "steps": [{"intent": "greet"}, {"action": "case_form"}, {"active_loop": "case_form"}],
+    }
     (project.data / "rules" / "open_greet.yml").write_text(yaml.safe_dump({"version": "3.1", "rules": [rule]}))
     assert problems(project) == [
-        "data/rules/open_greet.yml: rule 'open a greeting case' opens a case (action_start_case) for intent greet, "
+        "data/rules/open_greet.yml: rule 'open a greeting case' opens a case (activates case_form) for intent greet, "
         "which is not a situation in the catalog (policy)"
     ]
 

@@ -1,12 +1,15 @@
+"""Opening a case: the slots a message that describes a situation sets, kept with the facts
+it gave in the same breath (an order number, an amount) so the form does not ask again."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.glue import entities_of, graceful
+from actions.glue import entities_of
 from makegood.nlp import extract
 from makegood.services.bootstrap import get_services
 from makegood.services.bot.case_facts import opening_slots
@@ -14,19 +17,15 @@ from makegood.services.bot.case_facts import opening_slots
 OPENING_CHARS = 500  # what is kept of the opening message: enough for a demand, never a 100 KB paste
 
 
-class ActionStartCase(Action):
-    """Open a case for the situation the customer described, keeping facts they gave in the
-    same breath (an order number, an amount) so the form does not ask for them again."""
-
-    def name(self) -> str:
-        return "action_start_case"
-
-    @graceful
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent not in get_services().catalog.situation_ids:
-            return []
-        return case_events(tracker, intent, problem_text(tracker))
+def opening_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """The slots of the case the latest message opens: none unless it describes one of the
+    catalog's situations. Run by the case form itself, in the same call that validates what
+    the message gave and proposes, so opening a case is one Rasa -> actions round trip. Safe
+    to apply twice to one message: the second time it is the same problem described again."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent not in get_services().catalog.situation_ids:
+        return []
+    return case_events(tracker, intent, problem_text(tracker))
 
 
 def case_events(tracker: Tracker, situation: str, text: str) -> list[dict[str, Any]]:
