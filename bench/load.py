@@ -175,3 +175,62 @@ async def floor_only(url: str, count: int) -> list[float]:
                 run,
             )
     return run.floor_turns
+
+
+def floor_concurrent(url: str, count: int, concurrency: int) -> Run:
+    """`count` template turns (no custom action), `concurrency` at once: the server's
+    saturation throughput for the framework's own work, to compare case turns with."""
+    return asyncio.run(_floor_concurrent(url, count, concurrency))
+
+
+async def _floor_concurrent(url: str, count: int, concurrency: int) -> Run:
+    run = Run()
+    limit = asyncio.Semaphore(concurrency)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+        async def one(i: int) -> None:
+            async with limit:
+                sender = f"bench-sat-{uuid.uuid4().hex[:8]}"
+                await _turn(session, url, sender, FLOOR_TURNS[i % len(FLOOR_TURNS)], run.floor_turns, run)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def open_loop(
+    url: str, database_url: str, count: int, think_seconds: float, *, identity_secret: str | None = None
+) -> Run:
+    """A contact center's peak: `count` customers at once, each taking `think_seconds` between
+    messages whatever the bot's speed (open loop: a slow reply does not slow the next customer
+    down), starting spread over one think time. Each says an ordinary question, opens a case
+    and picks an option, so the offered load is about count / think_seconds turns/s."""
+    orders = prepare_orders(database_url, count)
+    return asyncio.run(_open_loop(url, orders, think_seconds, identity_secret))
+
+
+async def _open_loop(url: str, orders: list[str], think_seconds: float, secret: str | None) -> Run:
+    run = Run()
+    started = time.perf_counter()
+    connector = aiohttp.TCPConnector(limit=len(orders) + 1)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def customer(i: int, order: str) -> None:
+            sender = f"bench-peak{i}-{uuid.uuid4().hex[:8]}"
+            run.senders.append(sender)
+            metadata = _signed_in(order, secret)
+            begin = started + think_seconds * i / len(orders)
+            script = [
+                (FLOOR_TURNS[i % len(FLOOR_TURNS)], run.floor_turns, ""),
+                (CASE_OPENING.format(order=order), run.case_turns, "Here's what I can do"),
+                (CASE_PICK, run.case_turns, "Done"),
+            ]
+            for k, (text, out, expect) in enumerate(script):
+                # Open loop: each message is sent at its own time, not after the previous reply.
+                await asyncio.sleep(max(0.0, begin + k * think_seconds - time.perf_counter()))
+                await _turn(session, url, sender, text, out, run, expect, metadata)
+
+        await asyncio.gather(*(customer(i, order) for i, order in enumerate(orders)))
+    run.seconds = time.perf_counter() - started
+    return run

@@ -114,6 +114,9 @@ def main() -> int:
             "scaling": [1, 3],
             "ledger_writes": 20,
             "engine_seconds": 0.3,
+            "saturation_turns": 6,
+            "peak_conversations": 4,
+            "peak_think_seconds": 0.5,
         }
         if args.smoke
         else {
@@ -124,12 +127,15 @@ def main() -> int:
             "scaling": [1, 10, 50, 100],
             "ledger_writes": 200,
             "engine_seconds": 3.0,
+            "saturation_turns": 300,
+            "peak_conversations": 100,
+            "peak_think_seconds": 5.0,
         }
     )
     results: dict = {"machine": machine(), "smoke": args.smoke, "sizes": sizes}
     total = time.perf_counter()
 
-    say("1/8 core throughput: policy engine and ledger writes")
+    say("1/10 core throughput: policy engine and ledger writes")
     results["engine"] = core.engine_throughput(sizes["engine_seconds"])
     results["ledger"] = {
         "sqlite": [core.ledger_throughput(core.sqlite_url(), w, sizes["ledger_writes"] // w) for w in sizes["scaling"]]
@@ -140,12 +146,12 @@ def main() -> int:
     )
 
     say(
-        "2/8 detection quality: " + ", ".join(quality.MODELS.values()) + "; on the independent set and the "
+        "2/10 detection quality: " + ", ".join(quality.MODELS.values()) + "; on the independent set and the "
         "older held-out set" + (" (samples of each: smoke run)" if args.smoke else "")
     )
     results["quality"] = quality.run(MODEL, smoke=args.smoke, say=say)
 
-    say("3/8 starting the actions server, the Rasa server and the desk")
+    say("3/10 starting the actions server, the Rasa server and the desk")
     work = Path(tempfile.mkdtemp(prefix="makegood-bench-"))
     servers = Servers(
         workdir=work,
@@ -155,7 +161,7 @@ def main() -> int:
     servers.start()
     try:
         rasa = servers.urls["rasa"]
-        say("4/8 bot turn latency vs the framework floor (turns with no custom action)")
+        say("4/10 bot turn latency vs the framework floor (turns with no custom action)")
         # Warm-up, unmeasured: the first turns load lazily built pieces (spaCy in the actions
         # server, the catalog, database connections) that a running service has long since loaded.
         asyncio.run(load.floor_only(rasa, 4))
@@ -175,10 +181,10 @@ def main() -> int:
             "errors": sequential.errors[:5],
         }
 
-        say("5/8 copilot latency")
+        say("5/10 copilot latency")
         results["copilot"] = report.copilot_latency(servers, 10 if args.smoke else 200)
 
-        say(f"6/8 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
+        say(f"6/10 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
         heavy = load.conversations(
             rasa,
             servers.database_url,
@@ -203,7 +209,7 @@ def main() -> int:
             "expected_proposals": len(heavy.senders),
         }
 
-        say("7/8 how latency grows with concurrent conversations")
+        say("7/10 how latency grows with concurrent conversations")
         results["scaling"] = []
         for n in sizes["scaling"]:
             count = max(n, 2 * n if not args.smoke else n)
@@ -218,6 +224,20 @@ def main() -> int:
                     "turns_per_second": round(len(r.case_turns) / r.seconds, 1),
                 }
             )
+        say(f"8/10 saturation: template turns, {sizes['load_concurrency']} at once (case turns: 6/10)")
+        saturated = load.floor_concurrent(rasa, sizes["saturation_turns"], sizes["load_concurrency"])
+        results["saturation"] = {
+            "concurrency": sizes["load_concurrency"],
+            "floor_turns_per_second": round(len(saturated.floor_turns) / saturated.seconds, 1),
+            "floor": load.summary(saturated.floor_turns),
+            "case_turns_per_second": results["load"]["turns_per_second"],
+            "errors": len(saturated.errors),
+        }
+        say(
+            f"9/10 peak: {sizes['peak_conversations']} customers at once, {sizes['peak_think_seconds']} s between "
+            "each one's messages (open loop)"
+        )
+        results["peak"] = peak(servers, ledger, sizes["peak_conversations"], sizes["peak_think_seconds"])
         results["memory_mb"] = {name: peak_memory_mb(proc.pid) for name, proc in servers.procs.items()}
         ledger.dispose()
     finally:
@@ -225,10 +245,10 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     if args.smoke:
-        say("8/8 the independent conversation set: not run in a smoke run (reading the last figure on file)")
+        say("10/10 the independent conversation set: not run in a smoke run (reading the last figure on file)")
         results["conversations"] = conversations.last_on_file()
     else:
-        say("8/8 the independent conversation set, end to end (its test starts its own servers; a few minutes)")
+        say("10/10 the independent conversation set, end to end (its test starts its own servers; a few minutes)")
         results["conversations"] = conversations.run()
         conv = results["conversations"]
         say(
@@ -250,6 +270,28 @@ def main() -> int:
     for p in problems:
         say(f"problem: {p}")
     return 1 if problems else 0
+
+
+def peak(servers, ledger, count: int, think_seconds: float) -> dict:
+    from bench import load
+
+    r = load.open_loop(
+        servers.urls["rasa"], servers.database_url, count, think_seconds, identity_secret=servers.identity_secret
+    )
+    logged = sum(1 for s in r.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted")
+    turns = r.case_turns + r.floor_turns
+    return {
+        "conversations": count,
+        "think_seconds": think_seconds,
+        "offered_turns_per_second": round(count / think_seconds, 1),
+        "seconds": round(r.seconds, 1),
+        "all_turns": load.summary(turns),
+        "case_turns": load.summary(r.case_turns),
+        "errors": len(r.errors),
+        "first_errors": r.errors[:5],
+        "accepted_proposals_in_ledger": logged,
+        "expected_proposals": count,
+    }
 
 
 def servers_ledger(servers):

@@ -7,6 +7,8 @@ mkdir -p "$ROOT/var"
 export MAKEGOOD_DATABASE_URL=${MAKEGOOD_DATABASE_URL:-sqlite:///$ROOT/var/makegood.db}
 export MAKEGOOD_POLICY_PATH=${MAKEGOOD_POLICY_PATH:-$ROOT/policy}
 export MAKEGOOD_ACTIONS_PORT=${MAKEGOOD_ACTIONS_PORT:-5055}
+# Worker processes of the actions server (each with its own database pool and action threads).
+export MAKEGOOD_ACTIONS_WORKERS=${MAKEGOOD_ACTIONS_WORKERS:-2}
 export MAKEGOOD_RASA_PORT=${MAKEGOOD_RASA_PORT:-5005}
 export MAKEGOOD_ACTION_URL=${MAKEGOOD_ACTION_URL:-http://127.0.0.1:$MAKEGOOD_ACTIONS_PORT/webhook}
 export MAKEGOOD_MODEL=${MAKEGOOD_MODEL:-$ROOT/models/makegood.tar.gz}

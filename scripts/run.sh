@@ -26,7 +26,7 @@ echo "==> database: ${MAKEGOOD_DATABASE_URL%%\?*}"
 makegood db upgrade
 makegood db seed-demo
 
-echo "==> starting the actions server on $MAKEGOOD_BIND:$MAKEGOOD_ACTIONS_PORT (token required; log: var/actions.log)"
+echo "==> starting the actions server on $MAKEGOOD_BIND:$MAKEGOOD_ACTIONS_PORT ($MAKEGOOD_ACTIONS_WORKERS workers; token required; log: var/actions.log)"
 python -m makegood_rasa.action_server --actions actions --host "$MAKEGOOD_BIND" --port "$MAKEGOOD_ACTIONS_PORT" \
   > var/actions.log 2>&1 &
 pids+=($!)

@@ -7,9 +7,10 @@ names, route templates, situations, tiers, statuses): never a conversation id or
 
 from __future__ import annotations
 
+import os
 import re
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -69,5 +70,10 @@ def status_class(status: int) -> str:
 
 
 def exposition() -> tuple[bytes, str]:
-    """(body, content type) for a /metrics response."""
+    """(body, content type) for a /metrics response: this process's samples, or, when several
+    worker processes share a port (PROMETHEUS_MULTIPROC_DIR set before start), all of theirs."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined)
+        return generate_latest(combined), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

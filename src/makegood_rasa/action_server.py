@@ -13,10 +13,13 @@ constant time). Rasa sends it: `action_endpoint.token` in rasa_project/endpoints
 from __future__ import annotations
 
 import argparse
+import atexit
 import hmac
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,7 +56,30 @@ def create_app(token: str, actions_package: str = "actions") -> Any:
 
     app.register_middleware(require_token, "request")
     instrument(app, actions_of(actions_package))
+    app.register_listener(die_with_the_main_process(os.getpid()), "before_server_start")
     return app
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_the_main_process(main_pid: int) -> Any:
+    """A listener for each worker process: when the main process dies (even by kill -9, which
+    it cannot pass on), the kernel ends the worker too. Otherwise orphaned workers would go on
+    holding the port, so the server a supervisor restarts could not listen, and a "down"
+    actions server would still answer. Linux only; elsewhere workers outlive a killed parent."""
+
+    async def listener(app: Any, loop: Any) -> None:
+        if os.getpid() == main_pid or not sys.platform.startswith("linux"):
+            return  # one worker: the server runs in the main process itself
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != main_pid:  # the main process died before the line above took effect
+            os._exit(1)
+
+    return listener
 
 
 def actions_of(actions_package: str) -> frozenset[str]:
@@ -127,7 +153,37 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=int(os.environ.get("MAKEGOOD_ACTIONS_PORT", "5055")),
         help="port (default $MAKEGOOD_ACTIONS_PORT or 5055)",
     )
+    parser.add_argument(
+        "--workers",
+        type=workers_count,
+        default=os.environ.get(WORKERS_ENV, "1"),  # a string: argparse checks it like a typed value
+        help=f"worker processes sharing the port, each with its own database pool (default ${WORKERS_ENV} or 1)",
+    )
     return parser.parse_args(argv)
+
+
+WORKERS_ENV = "MAKEGOOD_ACTIONS_WORKERS"
+MAX_WORKERS = 64
+
+
+def workers_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"workers must be a whole number, not {text!r}") from None
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"workers must be between 1 and {MAX_WORKERS}, not {count}")
+    return count
+
+
+def share_metrics_between_workers() -> None:
+    """Several workers serve one port, so a scrape reaches any one of them: prometheus-client's
+    multiprocess mode has every worker write its samples to a directory and /metrics add them
+    all up. Must run before prometheus_client is imported. A fresh directory per run (counts
+    from a previous run would be added to this one's), removed when the server stops."""
+    directory = tempfile.mkdtemp(prefix="makegood-actions-metrics-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,9 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"makegood actions server: {exc}", file=sys.stderr)
         return 2
     print(identity_banner(settings.chat_identity, settings.identity_secret), flush=True)
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        share_metrics_between_workers()
     app = create_app(token, args.actions)
-    print(f"Makegood actions server on http://{args.host}:{args.port}/ (token required)", flush=True)
-    app.run(host=args.host, port=args.port, workers=1, access_log=False, debug=False)
+    print(
+        f"Makegood actions server on http://{args.host}:{args.port}/ (token required; {args.workers} worker(s))",
+        flush=True,
+    )
+    app.run(host=args.host, port=args.port, workers=args.workers, access_log=False, debug=False)
     return 0
 
 
