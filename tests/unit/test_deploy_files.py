@@ -189,6 +189,13 @@ def test_every_variable_of_the_endpoints_is_set_for_rasa(services):
         assert not missing, f"{name} does not set {sorted(missing)}"
 
 
+def test_rasa_servers_start_one_after_the_other(services):
+    # The first creates the tracker store's tables; two creating them at once can collide.
+    first, *others = sorted(rasa_servers(services))
+    for name in others:
+        assert services[name]["depends_on"][first]["condition"] == "service_healthy", name
+
+
 def test_rasa_reaches_the_actions_through_the_balancer(services):
     nginx = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     for server in rasa_servers(services).values():
