@@ -340,3 +340,10 @@ def test_no_secret_is_written_into_the_values(rasa_values):
         for entry in load(DEPLOY / "helm" / values).get("extraEnv", []):
             if any(word in entry["name"] for word in ("TOKEN", "SECRET", "PASSWORD", "DATABASE_URL")):
                 assert "value" not in entry, f"{values}: {entry['name']} must come from a secret"
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.rasa", "Dockerfile.actions"])
+def test_images_keep_setuptools_that_still_has_pkg_resources(dockerfile):
+    # spaCy 3.4 (and Rasa 3.6) import pkg_resources; setuptools dropped it (the Makefile pins it too).
+    assert '"setuptools<71"' in (DEPLOY / dockerfile).read_text(encoding="utf-8")
+    assert '"setuptools<71"' in (ROOT / "Makefile").read_text(encoding="utf-8")
