@@ -23,11 +23,12 @@ Where each measured figure comes from (docs/benchmarks.json, written by `make be
     rasa_turns_per_second    load.turns_per_second: 200 two-turn case conversations, 50 at once,
                              one Rasa process and one actions worker sharing 2 cores. Every turn
                              there was a case turn, so it is the pessimistic figure per process.
-    action_turns_per_second  not measured on its own yet. By default it is estimated from the
-                             latency run as 1000 / (custom-action turn mean ms - floor turn mean
-                             ms): the extra time a case turn spends outside Rasa's floor, taken
-                             as one worker's serial cost. A dedicated actions-server throughput
-                             run should replace it (pass --action-turns-per-second).
+    action_turns_per_second  actions_server.calls_per_busy_second: the actions server's own time
+                             per call over the whole bench (its metrics, every worker added up);
+                             a case turn is one call, so one worker kept busy serves that many
+                             case turns/s. Older benchmark files lack it: then it is estimated
+                             from the latency run as 1000 / (custom-action turn mean ms - floor
+                             turn mean ms), and said so (or pass --action-turns-per-second).
     ledger_writes_per_second the lowest ledger.postgresql writes_per_second over the writer counts
                              measured (each write: one proposal plus its audit-chain event).
     memory_mb                memory_mb.rasa / .actions: peak resident memory per process.
@@ -183,7 +184,12 @@ def figures_from(data: Mapping[str, Any], action_turns_per_second: float | None 
         raise CapacityError("benchmarks file has no ledger.postgresql writes_per_second (`make bench` on PostgreSQL)")
     memory = data.get("memory_mb") if isinstance(data.get("memory_mb"), Mapping) else {}
     machine = data.get("machine") if isinstance(data.get("machine"), Mapping) else {}
-    estimated = action_turns_per_second is None
+    served = data.get("actions_server") if isinstance(data.get("actions_server"), Mapping) else {}
+    if action_turns_per_second is None and served.get("calls_per_busy_second"):
+        action_turns_per_second = _number(data, "actions_server", "calls_per_busy_second")
+        estimated = False
+    else:
+        estimated = action_turns_per_second is None
     if action_turns_per_second is None:
         action = estimated_action_turns_per_second(data)
     else:

@@ -79,6 +79,28 @@ def copilot_latency(servers, requests: int) -> dict:
     }
 
 
+def actions_service_time(servers) -> dict:
+    """The actions server's own time per call, from its metrics (every worker's, added up):
+    what one worker, kept busy, can serve — the capacity model's per-worker figure."""
+    import re
+    import urllib.parse
+    import urllib.request
+
+    url = f"{servers.urls['actions']}/metrics?token=" + urllib.parse.quote(servers.actions_token)
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - our own server, http on loopback
+        body = response.read().decode()
+    totals = {"sum": 0.0, "count": 0.0}
+    for kind, value in re.findall(r"^makegood_action_seconds_(sum|count)\{[^}]*\} (\S+)$", body, re.M):
+        totals[kind] += float(value)
+    calls, busy = int(totals["count"]), totals["sum"]
+    return {
+        "calls": calls,
+        "busy_seconds": round(busy, 2),
+        "mean_ms": round(1000 * busy / calls, 1) if calls else None,
+        "calls_per_busy_second": round(calls / busy, 1) if busy else None,
+    }
+
+
 def problems(results: dict) -> list[str]:
     found = []
     load = results.get("load", {})

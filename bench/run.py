@@ -193,6 +193,7 @@ def main() -> int:
             "load",
             identity_secret=servers.identity_secret,
         )
+        results["actions_server"] = report.actions_service_time(servers)
         ledger = servers_ledger(servers)
         logged = sum(
             1 for s in heavy.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted"

@@ -25,8 +25,9 @@ def test_bench_harness_smoke_run(tmp_path):
         timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "7/8 how latency grows" in result.stdout and "done in" in result.stdout
-    assert "8/8 the independent conversation set: not run in a smoke run" in result.stdout
+    assert "7/10 how latency grows" in result.stdout and "done in" in result.stdout
+    assert "8/10 saturation" in result.stdout and "9/10 peak" in result.stdout
+    assert "10/10 the independent conversation set: not run in a smoke run" in result.stdout
     assert "training the landed DIET model" not in result.stdout  # a smoke run never trains
     assert "problem:" not in result.stdout
 
@@ -36,3 +37,10 @@ def test_bench_harness_smoke_run(tmp_path):
         assert {"makegood", "tfidf_lr", "minilm_lr"} <= set(entry["scores"])
     for name in ("benchmarks.md", "nlu-results.md", "charts/confusion_independent.png", "charts/situation_f1.png"):
         assert (tmp_path / name).is_file(), name
+    bench = json.loads((tmp_path / "benchmarks.json").read_text(encoding="utf-8"))
+    assert (
+        bench["peak"]["errors"] == 0
+        and bench["peak"]["accepted_proposals_in_ledger"] == bench["peak"]["expected_proposals"]
+    )
+    assert bench["saturation"]["floor_turns_per_second"] > 0 and bench["actions_server"]["calls"] > 0
+    assert "## 8. Saturation and a contact center's peak" in (tmp_path / "benchmarks.md").read_text(encoding="utf-8")

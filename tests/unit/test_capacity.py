@@ -141,6 +141,14 @@ def test_figures_come_from_the_bench_structure():
     assert figures.measured == "2026-12-02 06:32 UTC"
 
 
+def test_the_actions_servers_measured_service_time_replaces_the_estimate():
+    figures = figures_from(
+        bench_json(actions_server={"calls": 400, "busy_seconds": 16.0, "calls_per_busy_second": 25.0})
+    )
+    assert figures.action_turns_per_second == 25.0
+    assert not figures.action_estimated
+
+
 def test_a_measured_action_figure_replaces_the_estimate():
     figures = figures_from(bench_json(), action_turns_per_second=25)
     assert figures.action_turns_per_second == 25
