@@ -119,7 +119,7 @@ if [ -z "${MAKEGOOD_CLUSTER_DATABASE_URL:-}" ]; then
 fi
 
 # -- Redis ---------------------------------------------------------------------------------------
-redis_ready() { redis-cli -h "$MAKEGOOD_REDIS_HOST" -p "$MAKEGOOD_REDIS_PORT" ping | grep -q PONG; }
+redis_ready() { redis-cli -h "$MAKEGOOD_REDIS_HOST" -p "$MAKEGOOD_REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 command -v redis-server >/dev/null 2>&1 || install_debian redis-server
 if redis_ready; then
   say "Redis: already running on $MAKEGOOD_REDIS_HOST:$MAKEGOOD_REDIS_PORT (left running on exit)"
@@ -133,7 +133,7 @@ else
 fi
 
 # -- RabbitMQ ------------------------------------------------------------------------------------
-rabbit_ready() { rabbitmq-diagnostics -q ping && tcp_open "$MAKEGOOD_RABBITMQ_HOST" "$MAKEGOOD_RABBITMQ_PORT"; }
+rabbit_ready() { rabbitmq-diagnostics -q ping >/dev/null 2>&1 && tcp_open "$MAKEGOOD_RABBITMQ_HOST" "$MAKEGOOD_RABBITMQ_PORT"; }
 command -v rabbitmq-server >/dev/null 2>&1 || install_debian rabbitmq-server
 if rabbit_ready; then
   say "RabbitMQ: already running on $MAKEGOOD_RABBITMQ_HOST:$MAKEGOOD_RABBITMQ_PORT (left running on exit)"
