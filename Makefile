@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml requirements.lock scripts/find-python.sh
 run: setup $(MODEL)
 	@scripts/run.sh
 
-# The production topology on loopback ports (docs/operations.md#the-cluster-topology).
+# The production topology on loopback ports (docs/operations.md#the-cluster-topology-make-cluster).
 cluster: setup $(MODEL)
 	@scripts/cluster.sh
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make cluster`: the production topology on one machine, on loopback ports
-# (docs/operations.md#the-cluster-topology):
+# (docs/operations.md#the-cluster-topology-make-cluster):
 #
 #   nginx :5005 ──round-robin──> Rasa :5006, Rasa :5007 ──> actions server :5055
 #   nginx :8000 ──> agent desk :8010 (its copilot and chat proxy call Rasa through nginx :5005)

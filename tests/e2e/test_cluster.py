@@ -1,4 +1,4 @@
-"""The cluster topology (`make cluster`, docs/operations.md#the-cluster-topology), for real: two Rasa
+"""The cluster topology (`make cluster`, docs/operations.md#the-cluster-topology-make-cluster), for real: two Rasa
 processes on rasa_project/endpoints-cluster.yml (PostgreSQL tracker store, Redis lock store,
 RabbitMQ event broker), one actions server, and nginx round-robin in front, configured by the
 same scripts/cluster-nginx-conf.sh that `make cluster` uses.
