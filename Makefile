@@ -12,16 +12,17 @@ PIP_NOISE := is ignored: it is neither a file nor a directory
 export PYTHONDONTWRITEBYTECODE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test lint format validate train shell bench clean help
+.PHONY: setup run cluster test lint format validate train shell bench clean help
 
 # Everything the trained model depends on: retrain only when one of these changed.
 MODEL := models/makegood.tar.gz
 # Channels, the action server's entry point and the endpoints are read at run time, not trained.
 MODEL_INPUTS := $(shell find data rasa_project src/makegood_rasa src/makegood/nlp -type f -not -name '*.pyc' \
-  -not -name channels.py -not -name action_server.py -not -name credentials.yml -not -name endpoints.yml 2>/dev/null)
+  -not -name channels.py -not -name action_server.py -not -name credentials.yml -not -name 'endpoints*.yml' 2>/dev/null)
 
 help:
 	@echo "make run    set up, then run Makegood"
+	@echo "make cluster set up, then run the production topology on this machine (PostgreSQL, Redis, RabbitMQ, 2 Rasa, nginx)"
 	@echo "make test   set up, then run every test"
 	@echo "make lint   ruff (lint + format check), mypy and the import contracts (make test runs them first)"
 	@echo "make format apply ruff's fixes and formatting, then show what is left to fix by hand"
@@ -46,6 +47,10 @@ $(STAMP): pyproject.toml requirements.lock scripts/find-python.sh
 
 run: setup $(MODEL)
 	@scripts/run.sh
+
+# The production topology on loopback ports (docs/operations.md#the-cluster-topology-make-cluster).
+cluster: setup $(MODEL)
+	@scripts/cluster.sh
 
 train: setup $(MODEL)
 

@@ -60,6 +60,9 @@ class Servers:
     desk: bool = False
     cors_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The cluster tests: rasa_project/endpoints-cluster.yml and two Rasa processes ("rasa-1", "rasa-2").
+    endpoints: str = "rasa_project/endpoints.yml"
+    rasa_processes: int = 1
     # Fresh secrets per start, passed the way scripts/run.sh passes them.
     # Hex, never urlsafe base64: a token starting with "-" is read by `rasa run --auth-token` as an option.
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -87,10 +90,36 @@ class Servers:
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
 
-    def _start(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
+    def _launch(self, name: str, argv: list[str], env: dict[str, str]) -> Path:
         log = self.workdir / f"{name}.log"
         self.procs[name] = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        return log
+
+    def _start(self, name: str, argv: list[str], health: str, env: dict[str, str]) -> None:
+        log = self._launch(name, argv, env)
         wait_for(health, self.procs[name], log, name)
+
+    def rasa_argv(self, port: int) -> list[str]:
+        """How one Rasa process is started (the cluster tests restart one the same way)."""
+        return [
+            self._bin("rasa"),
+            "run",
+            "--model",
+            str(self.model),
+            "--enable-api",
+            "--auth-token",
+            self.rasa_token,
+            "--cors",
+            *self.cors_origins,
+            "--endpoints",
+            str(self.endpoints),
+            "--credentials",
+            "rasa_project/credentials.yml",
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+        ]
 
     def start(self) -> Servers:
         if not self.model.exists():
@@ -98,7 +127,7 @@ class Servers:
         env = self.env()
         for command in (["db", "upgrade"], ["db", "seed-demo"]):
             subprocess.run([self._bin("makegood"), *command], env=env, cwd=ROOT, check=True, capture_output=True)
-        actions, rasa = free_port(), free_port()
+        actions = free_port()
         env["MAKEGOOD_ACTION_URL"] = f"http://127.0.0.1:{actions}/webhook"
         try:
             self._start(
@@ -117,31 +146,17 @@ class Servers:
                 f"http://127.0.0.1:{actions}/health",
                 env,
             )
-            self._start(
-                "rasa",
-                [
-                    self._bin("rasa"),
-                    "run",
-                    "--model",
-                    str(self.model),
-                    "--enable-api",
-                    "--auth-token",
-                    self.rasa_token,
-                    "--cors",
-                    *self.cors_origins,
-                    "--endpoints",
-                    "rasa_project/endpoints.yml",
-                    "--credentials",
-                    "rasa_project/credentials.yml",
-                    "--port",
-                    str(rasa),
-                    "--interface",
-                    "127.0.0.1",
-                ],
-                f"http://127.0.0.1:{rasa}/",
-                env,
-            )
-            self.urls.update(actions=f"http://127.0.0.1:{actions}", rasa=f"http://127.0.0.1:{rasa}")
+            self.urls["actions"] = f"http://127.0.0.1:{actions}"
+            # Several Rasa processes (the cluster tests) load their models at the same time.
+            names = ["rasa"] if self.rasa_processes == 1 else [f"rasa-{n}" for n in range(1, self.rasa_processes + 1)]
+            started = {}
+            for name in names:
+                port = free_port()
+                started[name] = (port, self._launch(name, self.rasa_argv(port), env))
+            for name, (port, log) in started.items():
+                wait_for(f"http://127.0.0.1:{port}/", self.procs[name], log, name)
+                self.urls[name] = f"http://127.0.0.1:{port}"
+            self.urls.setdefault("rasa", self.urls[names[0]])
             if self.desk:
                 desk = free_port()
                 env["MAKEGOOD_RASA_URL"] = self.urls["rasa"]
