@@ -101,28 +101,27 @@ def actions_service_time(servers) -> dict:
     }
 
 
+def _run_problems(run: dict, during: str, ledger_has: str) -> list[str]:
+    """A load run's errors, and proposals it made that the ledger does not hold."""
+    found = []
+    if run.get("errors"):
+        found.append(f"{run['errors']} errors {during}: {run.get('first_errors')}")
+    if run and run.get("accepted_proposals_in_ledger") != run.get("expected_proposals"):
+        found.append(
+            f"{ledger_has} {run.get('accepted_proposals_in_ledger')} accepted proposals, "
+            f"expected {run.get('expected_proposals')}"
+        )
+    return found
+
+
 def problems(results: dict) -> list[str]:
     found = []
-    load = results.get("load", {})
-    if load.get("errors"):
-        found.append(f"{load['errors']} errors under load: {load.get('first_errors')}")
-    if load and load.get("accepted_proposals_in_ledger") != load.get("expected_proposals"):
-        found.append(
-            f"ledger has {load.get('accepted_proposals_in_ledger')} accepted proposals, "
-            f"expected {load.get('expected_proposals')}"
-        )
+    found += _run_problems(results.get("load") or {}, "under load", "ledger has")
     for backend, rows in (results.get("ledger") or {}).items():
         for row in rows or []:
             if row["errors"] or row["stored"] != row["writes"] or not row["chain_ok"]:
                 found.append(f"ledger on {backend}: {row}")
-    peak = results.get("peak") or {}
-    if peak.get("errors"):
-        found.append(f"{peak['errors']} errors at peak load: {peak.get('first_errors')}")
-    if peak and peak.get("accepted_proposals_in_ledger") != peak.get("expected_proposals"):
-        found.append(
-            f"after the peak the ledger has {peak.get('accepted_proposals_in_ledger')} accepted proposals, "
-            f"expected {peak.get('expected_proposals')}"
-        )
+    found += _run_problems(results.get("peak") or {}, "at peak load", "after the peak the ledger has")
     landed = ((results.get("quality") or {}).get("models") or {}).get("diet") or {}
     if landed.get("error"):
         found.append(f"the landed DIET model did not train: {landed['error'][-500:]}")

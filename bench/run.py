@@ -195,9 +195,7 @@ def main() -> int:
         )
         results["actions_server"] = report.actions_service_time(servers)
         ledger = servers_ledger(servers)
-        logged = sum(
-            1 for s in heavy.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted"
-        )
+        logged = accepted_in(ledger, heavy.senders)
         results["load"] = {
             "conversations": len(heavy.senders),
             "turns": len(heavy.case_turns),
@@ -279,7 +277,7 @@ def peak(servers, ledger, count: int, think_seconds: float) -> dict:
     r = load.open_loop(
         servers.urls["rasa"], servers.database_url, count, think_seconds, identity_secret=servers.identity_secret
     )
-    logged = sum(1 for s in r.senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted")
+    logged = accepted_in(ledger, r.senders)
     turns = r.case_turns + r.floor_turns
     return {
         "conversations": count,
@@ -293,6 +291,11 @@ def peak(servers, ledger, count: int, think_seconds: float) -> dict:
         "accepted_proposals_in_ledger": logged,
         "expected_proposals": count,
     }
+
+
+def accepted_in(ledger, senders: list[str]) -> int:
+    """Accepted proposals the ledger holds for these conversations (one each is expected)."""
+    return sum(1 for s in senders for p in ledger.list(conversation_id=s, limit=10) if p.status == "accepted")
 
 
 def servers_ledger(servers):

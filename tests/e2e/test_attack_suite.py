@@ -21,7 +21,6 @@ import signal
 import sqlite3
 import stat
 import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -61,38 +60,8 @@ class Stack:
         return self.servers.urls[name].rsplit(":", 1)[1]
 
     def argv(self, name: str) -> list[str]:
-        if name == "actions":
-            return [
-                sys.executable,
-                "-m",
-                "makegood_rasa.action_server",
-                "--actions",
-                "actions",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                self._port("actions"),
-            ]
-        s = self.servers
-        return [
-            s._bin("rasa"),
-            "run",
-            "--model",
-            str(s.model),
-            "--enable-api",
-            "--auth-token",
-            s.rasa_token,
-            "--cors",
-            *s.cors_origins,
-            "--endpoints",
-            "rasa_project/endpoints.yml",
-            "--credentials",
-            "rasa_project/credentials.yml",
-            "--port",
-            self._port("rasa"),
-            "--interface",
-            "127.0.0.1",
-        ]
+        port = int(self._port(name))
+        return self.servers.actions_argv(port) if name == "actions" else self.servers.rasa_argv(port)
 
     def health(self, name: str) -> str:
         return f"{self.actions}/health" if name == "actions" else f"{self.rasa}/"

@@ -99,6 +99,11 @@ class Servers:
         log = self._launch(name, argv, env)
         wait_for(health, self.procs[name], log, name)
 
+    def actions_argv(self, port: int) -> list[str]:
+        """How the actions server is started (the attack suite restarts it the same way)."""
+        server = [sys.executable, "-m", "makegood_rasa.action_server", "--actions", "actions"]
+        return [*server, "--host", "127.0.0.1", "--port", str(port)]
+
     def rasa_argv(self, port: int) -> list[str]:
         """How one Rasa process is started (the cluster tests restart one the same way)."""
         return [
@@ -130,22 +135,7 @@ class Servers:
         actions = free_port()
         env["MAKEGOOD_ACTION_URL"] = f"http://127.0.0.1:{actions}/webhook"
         try:
-            self._start(
-                "actions",
-                [
-                    sys.executable,
-                    "-m",
-                    "makegood_rasa.action_server",
-                    "--actions",
-                    "actions",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(actions),
-                ],
-                f"http://127.0.0.1:{actions}/health",
-                env,
-            )
+            self._start("actions", self.actions_argv(actions), f"http://127.0.0.1:{actions}/health", env)
             self.urls["actions"] = f"http://127.0.0.1:{actions}"
             # Several Rasa processes (the cluster tests) load their models at the same time.
             names = ["rasa"] if self.rasa_processes == 1 else [f"rasa-{n}" for n in range(1, self.rasa_processes + 1)]
