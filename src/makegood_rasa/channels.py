@@ -40,7 +40,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from makegood_rasa import action_response_check
+
 logger = logging.getLogger(__name__)
+# `rasa run` imports this module before it serves: the turns it serves check the actions
+# server's responses without re-checking the constant schema each time.
+action_response_check.install()
 
 DEFAULT_MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 128
