@@ -121,6 +121,10 @@ def problems(results: dict) -> list[str]:
         for row in rows or []:
             if row["errors"] or row["stored"] != row["writes"] or not row["chain_ok"]:
                 found.append(f"ledger on {backend}: {row}")
+    for row in results.get("scaling") or []:
+        if row.get("errors"):
+            at = f"at {row['concurrency']} concurrent conversations"
+            found.append(f"{row['errors']} errors {at}: {row.get('first_errors')}")
     found += _run_problems(results.get("peak") or {}, "at peak load", "after the peak the ledger has")
     landed = ((results.get("quality") or {}).get("models") or {}).get("diet") or {}
     if landed.get("error"):
@@ -401,6 +405,10 @@ def markdown(r: dict, charts: list[str]) -> str:
             f"| {row['concurrency']} | {row['p50_ms']} ms | {row['p99_ms']} ms | {row['turns_per_second']} | "
             f"{row['errors']} |"
         )
+    for row in r.get("scaling", []):
+        if row.get("errors"):
+            shown = "; ".join(f"`{e}`" for e in row.get("first_errors") or [])
+            lines += ["", f"The {row['errors']} errors at {row['concurrency']} at once, the first of them: {shown}."]
     lines += ["", *(f"![{c}]({c})" for c in charts if "scaling" in c), "", *_scale_section(r)]
     lines += [
         "",

@@ -125,7 +125,9 @@ def main() -> int:
             "load_conversations": 200,
             "load_concurrency": 50,
             "scaling": [1, 10, 50, 100],
-            "ledger_writes": 200,
+            # Enough writes for a steady state: with 100 writers, 200 writes were two groups and
+            # measured thread start-up more than the ledger.
+            "ledger_writes": 2000,
             "engine_seconds": 3.0,
             "saturation_turns": 300,
             "peak_conversations": 100,
@@ -220,6 +222,7 @@ def main() -> int:
                     "concurrency": n,
                     **load.summary(r.case_turns),
                     "errors": len(r.errors),
+                    "first_errors": r.errors[:5],
                     "turns_per_second": round(len(r.case_turns) / r.seconds, 1),
                 }
             )

@@ -42,14 +42,31 @@ def wait_for(url: str, proc: subprocess.Popen, log: Path, name: str, timeout: fl
 
 
 def peak_memory_mb(pid: int) -> float | None:
-    """The process's peak resident memory (VmHWM), from /proc; None where there is no /proc."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """Peak resident memory (VmHWM) of the process and of its child processes (the actions
+    server's workers), summed, from /proc; None where there is no /proc."""
+
+    def peak(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+        return 0.0
+
+    def children(p: int) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{p}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+        return found
+
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += peak(p)
+            todo += children(p)
+        except OSError:  # no /proc, or a child that has just exited
+            if p == pid:
+                return None
+    return total or None
 
 
 @dataclass
