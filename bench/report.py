@@ -126,6 +126,15 @@ def problems(results: dict) -> list[str]:
             at = f"at {row['concurrency']} concurrent conversations"
             found.append(f"{row['errors']} errors {at}: {row.get('first_errors')}")
     found += _run_problems(results.get("peak") or {}, "at peak load", "after the peak the ledger has")
+    on_cluster = results.get("cluster") or {}
+    if on_cluster.get("failed"):
+        found.append(on_cluster["skipped"])
+    for row in on_cluster.get("scaling") or []:
+        if row.get("errors"):
+            found.append(
+                f"{row['errors']} errors on the cluster at {row['concurrency']} at once: {row['first_errors']}"
+            )
+    found += _run_problems(on_cluster.get("peak") or {}, "at peak load on the cluster", "the cluster's ledger has")
     landed = ((results.get("quality") or {}).get("models") or {}).get("diet") or {}
     if landed.get("error"):
         found.append(f"the landed DIET model did not train: {landed['error'][-500:]}")
@@ -409,7 +418,7 @@ def markdown(r: dict, charts: list[str]) -> str:
         if row.get("errors"):
             shown = "; ".join(f"`{e}`" for e in row.get("first_errors") or [])
             lines += ["", f"The {row['errors']} errors at {row['concurrency']} at once, the first of them: {shown}."]
-    lines += ["", *(f"![{c}]({c})" for c in charts if "scaling" in c), "", *_scale_section(r)]
+    lines += ["", *(f"![{c}]({c})" for c in charts if "scaling" in c), "", *_scale_section(r), *_cluster_section(r)]
     lines += [
         "",
         f"The whole run took {r['bench_seconds']:.0f} s.",
@@ -432,14 +441,59 @@ def _headline_scale(r: dict) -> list[str]:
             f"≥ {TARGETS['saturation_ratio']}× | {share:.2f}× ({sat['case_turns_per_second']} / "
             f"{sat['floor_turns_per_second']} turns/s) |"
         )
-    peak = r.get("peak")
-    if peak:
-        rows.append(
-            f"| peak: {peak['conversations']} customers, {peak['think_seconds']:.0f} s between messages — p99, errors, "
-            f"proposals in the ledger | ≤ {TARGETS['peak_p99_ms']:.0f} ms, 0, all | {peak['all_turns']['p99_ms']} ms, "
-            f"{peak['errors']}, {peak['accepted_proposals_in_ledger']} of {peak['expected_proposals']} |"
-        )
+    on_cluster = (r.get("cluster") or {}).get("peak")
+    for where, peak in (("embedded default", r.get("peak")), ("make cluster", on_cluster)):
+        if peak:
+            rows.append(
+                f"| peak on the {where}: {peak['conversations']} customers, {peak['think_seconds']:.0f} s between "
+                f"messages — p99, errors, proposals in the ledger | ≤ {TARGETS['peak_p99_ms']:.0f} ms, 0, all | "
+                f"{peak['all_turns']['p99_ms']} ms, {peak['errors']}, {peak['accepted_proposals_in_ledger']} of "
+                f"{peak['expected_proposals']} |"
+            )
     return rows
+
+
+def _cluster_section(r: dict) -> list[str]:
+    c = r.get("cluster")
+    if not c:
+        return []
+    lines = ["## 9. The cluster topology, side by side", ""]
+    if "skipped" in c:
+        return [*lines, f"Not measured: {c['skipped']}", ""]
+    embedded = {row["concurrency"]: row for row in r.get("scaling", [])}
+    lines += [
+        f"The same case conversations through nginx in front of {c['rasa_processes']} Rasa processes (Redis lock "
+        "store, RabbitMQ event broker, PostgreSQL for the tracker store and the ledger; tests.support.cluster "
+        "starts it the way `make cluster` does), against section 7's embedded default (one Rasa process, SQLite). "
+        "Same machine, same run, same model.",
+        "",
+        "| concurrent conversations | embedded p50 | embedded p99 | embedded turns/s | cluster p50 | cluster p99 | "
+        "cluster turns/s | cluster errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in c["scaling"]:
+        e = embedded.get(row["concurrency"], {})
+        lines.append(
+            f"| {row['concurrency']} | {e.get('p50_ms', '–')} ms | {e.get('p99_ms', '–')} ms | "
+            f"{e.get('turns_per_second', '–')} | {row['p50_ms']} ms | {row['p99_ms']} ms | {row['turns_per_second']} | "
+            f"{row['errors']} |"
+        )
+    peak, here = c["peak"], r.get("peak") or {}
+    ok = peak["all_turns"]["p99_ms"] <= TARGETS["peak_p99_ms"] and not peak["errors"]
+    lines += [
+        "",
+        f"The peak (section 8's open loop, {peak['offered_turns_per_second']} turns/s offered) on the cluster: p50 "
+        f"{peak['all_turns']['p50_ms']} ms, p99 **{peak['all_turns']['p99_ms']} ms** (embedded: "
+        f"{(here.get('all_turns') or {}).get('p99_ms', '–')} ms), **{peak['errors']} errors**; the ledger holds "
+        f"{peak['accepted_proposals_in_ledger']} of {peak['expected_proposals']} accepted proposals. Target p99 ≤ "
+        f"{TARGETS['peak_p99_ms']:.0f} ms with 0 errors: {_met(ok)}.",
+        "",
+        "Peak resident memory: "
+        + ", ".join(f"{k} {v:.0f} MB" for k, v in (c.get("memory_mb") or {}).items() if v)
+        + ".",
+        "",
+    ]
+    return lines
 
 
 def _scale_section(r: dict) -> list[str]:

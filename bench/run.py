@@ -137,7 +137,7 @@ def main() -> int:
     results: dict = {"machine": machine(), "smoke": args.smoke, "sizes": sizes}
     total = time.perf_counter()
 
-    say("1/10 core throughput: policy engine and ledger writes")
+    say("1/11 core throughput: policy engine and ledger writes")
     results["engine"] = core.engine_throughput(sizes["engine_seconds"])
     results["ledger"] = {
         "sqlite": [core.ledger_throughput(core.sqlite_url(), w, sizes["ledger_writes"] // w) for w in sizes["scaling"]]
@@ -148,12 +148,12 @@ def main() -> int:
     )
 
     say(
-        "2/10 detection quality: " + ", ".join(quality.MODELS.values()) + "; on the independent set and the "
+        "2/11 detection quality: " + ", ".join(quality.MODELS.values()) + "; on the independent set and the "
         "older held-out set" + (" (samples of each: smoke run)" if args.smoke else "")
     )
     results["quality"] = quality.run(MODEL, smoke=args.smoke, say=say)
 
-    say("3/10 starting the actions server, the Rasa server and the desk")
+    say("3/11 starting the actions server, the Rasa server and the desk")
     work = Path(tempfile.mkdtemp(prefix="makegood-bench-"))
     servers = Servers(
         workdir=work,
@@ -163,7 +163,7 @@ def main() -> int:
     servers.start()
     try:
         rasa = servers.urls["rasa"]
-        say("4/10 bot turn latency vs the framework floor (turns with no custom action)")
+        say("4/11 bot turn latency vs the framework floor (turns with no custom action)")
         # Warm-up, unmeasured: the first turns load lazily built pieces (spaCy in the actions
         # server, the catalog, database connections) that a running service has long since loaded.
         asyncio.run(load.floor_only(rasa, 4))
@@ -183,10 +183,10 @@ def main() -> int:
             "errors": sequential.errors[:5],
         }
 
-        say("5/10 copilot latency")
+        say("5/11 copilot latency")
         results["copilot"] = report.copilot_latency(servers, 10 if args.smoke else 200)
 
-        say(f"6/10 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
+        say(f"6/11 load: {sizes['load_conversations']} conversations, {sizes['load_concurrency']} at once")
         heavy = load.conversations(
             rasa,
             servers.database_url,
@@ -210,23 +210,9 @@ def main() -> int:
             "expected_proposals": len(heavy.senders),
         }
 
-        say("7/10 how latency grows with concurrent conversations")
-        results["scaling"] = []
-        for n in sizes["scaling"]:
-            count = max(n, 2 * n if not args.smoke else n)
-            r = load.conversations(
-                rasa, servers.database_url, count, n, f"scale{n}-", identity_secret=servers.identity_secret
-            )
-            results["scaling"].append(
-                {
-                    "concurrency": n,
-                    **load.summary(r.case_turns),
-                    "errors": len(r.errors),
-                    "first_errors": r.errors[:5],
-                    "turns_per_second": round(len(r.case_turns) / r.seconds, 1),
-                }
-            )
-        say(f"8/10 saturation: template turns, {sizes['load_concurrency']} at once (case turns: 6/10)")
+        say("7/11 how latency grows with concurrent conversations")
+        results["scaling"] = scaling(rasa, servers.database_url, servers.identity_secret, sizes, args.smoke)
+        say(f"8/11 saturation: template turns, {sizes['load_concurrency']} at once (case turns: 6/11)")
         saturated = load.floor_concurrent(rasa, sizes["saturation_turns"], sizes["load_concurrency"])
         results["saturation"] = {
             "concurrency": sizes["load_concurrency"],
@@ -236,21 +222,37 @@ def main() -> int:
             "errors": len(saturated.errors),
         }
         say(
-            f"9/10 peak: {sizes['peak_conversations']} customers at once, {sizes['peak_think_seconds']} s between "
+            f"9/11 peak: {sizes['peak_conversations']} customers at once, {sizes['peak_think_seconds']} s between "
             "each one's messages (open loop)"
         )
-        results["peak"] = peak(servers, ledger, sizes["peak_conversations"], sizes["peak_think_seconds"])
+        results["peak"] = peak(
+            rasa,
+            servers.database_url,
+            servers.identity_secret,
+            ledger,
+            sizes["peak_conversations"],
+            sizes["peak_think_seconds"],
+        )
         results["memory_mb"] = {name: peak_memory_mb(proc.pid) for name, proc in servers.procs.items()}
         ledger.dispose()
     finally:
         servers.stop()
         shutil.rmtree(work, ignore_errors=True)
 
+    if args.smoke:  # two more Rasa processes to load: the cluster e2e tests cover the topology in make test
+        say("10/11 the cluster topology: not run in a smoke run")
+        results["cluster"] = {"skipped": "not run in a smoke run"}
+    else:
+        say(
+            "10/11 the same load on the cluster topology (two Rasa processes behind nginx; PostgreSQL, Redis, RabbitMQ)"
+        )
+        results["cluster"] = on_cluster(sizes, say)
+
     if args.smoke:
-        say("10/10 the independent conversation set: not run in a smoke run (reading the last figure on file)")
+        say("11/11 the independent conversation set: not run in a smoke run (reading the last figure on file)")
         results["conversations"] = conversations.last_on_file()
     else:
-        say("10/10 the independent conversation set, end to end (its test starts its own servers; a few minutes)")
+        say("11/11 the independent conversation set, end to end (its test starts its own servers; a few minutes)")
         results["conversations"] = conversations.run()
         conv = results["conversations"]
         say(
@@ -274,12 +276,30 @@ def main() -> int:
     return 1 if problems else 0
 
 
-def peak(servers, ledger, count: int, think_seconds: float) -> dict:
+def scaling(url: str, database_url: str, secret: str, sizes: dict, smoke: bool) -> list[dict]:
+    """Case conversations at each concurrency of sizes["scaling"] (twice as many conversations)."""
     from bench import load
 
-    r = load.open_loop(
-        servers.urls["rasa"], servers.database_url, count, think_seconds, identity_secret=servers.identity_secret
-    )
+    rows = []
+    for n in sizes["scaling"]:
+        count = n if smoke else 2 * n
+        r = load.conversations(url, database_url, count, n, f"scale{n}-", identity_secret=secret)
+        rows.append(
+            {
+                "concurrency": n,
+                **load.summary(r.case_turns),
+                "errors": len(r.errors),
+                "first_errors": r.errors[:5],
+                "turns_per_second": round(len(r.case_turns) / r.seconds, 1),
+            }
+        )
+    return rows
+
+
+def peak(url: str, database_url: str, secret: str, ledger, count: int, think_seconds: float) -> dict:
+    from bench import load
+
+    r = load.open_loop(url, database_url, count, think_seconds, identity_secret=secret)
     logged = accepted_in(ledger, r.senders)
     turns = r.case_turns + r.floor_turns
     return {
@@ -294,6 +314,46 @@ def peak(servers, ledger, count: int, think_seconds: float) -> dict:
         "accepted_proposals_in_ledger": logged,
         "expected_proposals": count,
     }
+
+
+def cluster_figures(topology, sizes: dict, smoke: bool = False) -> dict:
+    """On a running cluster topology (tests.support.cluster.Topology): the same warm-up, scaling
+    sweep and peak as on the embedded default, every turn through nginx."""
+    from bench import load
+    from tests.support.servers import peak_memory_mb
+
+    lb, db, secret = topology.lb, topology.database_url, topology.servers.identity_secret
+    asyncio.run(load.floor_only(lb, 4))  # warm-up, unmeasured (as on the embedded default)
+    load.conversations(lb, db, 3, 1, "cwarm", identity_secret=secret)
+    rows = scaling(lb, db, secret, sizes, smoke)
+    ledger = servers_ledger(topology.servers)
+    try:
+        at_peak = peak(lb, db, secret, ledger, sizes["peak_conversations"], sizes["peak_think_seconds"])
+    finally:
+        ledger.dispose()
+    rasa = [name for name in topology.servers.procs if name.startswith("rasa")]
+    memory = {name: peak_memory_mb(proc.pid) for name, proc in topology.servers.procs.items()}
+    return {"rasa_processes": len(rasa), "scaling": rows, "peak": at_peak, "memory_mb": memory}
+
+
+def on_cluster(sizes: dict, say) -> dict:
+    """The scaling sweep and the peak again, through nginx in front of two Rasa processes on the
+    production stores (tests.support.cluster starts it the way `make cluster` does). Where a
+    service is missing: {"skipped": why}."""
+    from tests.support import cluster
+    from tests.support.servers import StartError
+
+    work = Path(tempfile.mkdtemp(prefix="makegood-bench-cluster-"))
+    try:
+        with cluster.running(work, redis_db=8, label="bench") as topology:
+            return cluster_figures(topology, sizes)
+    except cluster.Unavailable as missing:
+        say(f"  cluster skipped: {missing}")
+        return {"skipped": str(missing)}
+    except StartError as exc:
+        return {"skipped": f"the cluster did not start: {exc}"[:2000], "failed": True}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def accepted_in(ledger, senders: list[str]) -> int:

@@ -11,4 +11,8 @@ if [ -z "${MAKEGOOD_TEST_POSTGRES_URL:-}" ] && command -v pg_isready >/dev/null 
   export MAKEGOOD_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test
   echo "==> PostgreSQL found on 127.0.0.1:5432: ledger throughput is measured there too"
 fi
+# The cluster figures (phase 10) need Redis, RabbitMQ and nginx; without them that phase says why it was skipped.
+if [[ " $* " != *" --smoke "* ]]; then
+  scripts/cluster-services.sh || echo "==> the cluster figures will be skipped (see above)"
+fi
 python -m bench.run "$@"

@@ -25,9 +25,10 @@ def test_bench_harness_smoke_run(tmp_path):
         timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "7/10 how latency grows" in result.stdout and "done in" in result.stdout
-    assert "8/10 saturation" in result.stdout and "9/10 peak" in result.stdout
-    assert "10/10 the independent conversation set: not run in a smoke run" in result.stdout
+    assert "7/11 how latency grows" in result.stdout and "done in" in result.stdout
+    assert "8/11 saturation" in result.stdout and "9/11 peak" in result.stdout
+    assert "10/11 the cluster topology: not run in a smoke run" in result.stdout  # test_cluster.py runs its load
+    assert "11/11 the independent conversation set: not run in a smoke run" in result.stdout
     assert "training the landed DIET model" not in result.stdout  # a smoke run never trains
     assert "problem:" not in result.stdout
 

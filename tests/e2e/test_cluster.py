@@ -8,31 +8,26 @@ same scripts/cluster-nginx-conf.sh that `make cluster` uses.
 (b) one Rasa process is killed (SIGKILL) mid-conversation: the next turn through nginx is
     served by the other, nothing is lost, and `makegood ledger verify` passes.
 
-Everything here is its own: a fresh PostgreSQL database (dropped afterwards), its own Redis
-database number and key prefix, its own RabbitMQ queue (deleted afterwards). Skipped, saying
-why, when PostgreSQL, Redis, RabbitMQ or nginx is not there (.ci/run makes sure they are).
+The topology is started by tests.support.cluster (the benchmark starts it the same way), with
+its own database, Redis keys and RabbitMQ queue. Skipped, saying why, when PostgreSQL, Redis,
+RabbitMQ or nginx is not there (.ci/run makes sure they are).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from tests.e2e.conftest import Bot
-from tests.support.servers import ROOT, Servers, StartError, forget_grants, free_port, wait_for
+from tests.support.cluster import Topology, Unavailable, queue_depth, running
+from tests.support.servers import ROOT, StartError, forget_grants, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -41,82 +36,19 @@ OFFER = "Here's what I can do for you right now"
 PICK = "I'll take the store credit"
 REFERENCE = re.compile(r"\bP-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}\b")
 
-POSTGRES_URL = (
-    os.environ.get("MAKEGOOD_TEST_POSTGRES_URL", "").strip() or "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_HOST, REDIS_PORT = "127.0.0.1", int(os.environ.get("MAKEGOOD_TEST_REDIS_PORT", "6379"))
-REDIS_DB = int(os.environ.get("MAKEGOOD_TEST_REDIS_DB", "7"))  # make cluster uses 1
-RABBIT_HOST, RABBIT_PORT = "127.0.0.1", int(os.environ.get("MAKEGOOD_TEST_RABBITMQ_PORT", "5672"))
+REDIS_DB = int(os.environ.get("MAKEGOOD_TEST_REDIS_DB", "7"))  # make cluster uses 1, the benchmark 8
 
 
 def joined(replies: list[str]) -> str:
     return "\n".join(replies)
 
 
-# -- what the topology needs, or a skip that says what is missing ----------------------------------
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _nginx() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-    if not found:
-        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run and make cluster install it)")
-    return found
-
-
-def _require_services() -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_URL, future=True)
-    try:
-        with admin.connect() as db:
-            db.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip, saying why
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}): cluster tests skipped")
-    finally:
-        admin.dispose()
-    import redis
-
-    try:
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB, socket_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT} ({exc}): cluster tests skipped")
-    if not _port_open(RABBIT_HOST, RABBIT_PORT):
-        pytest.skip(f"RabbitMQ is not reachable at {RABBIT_HOST}:{RABBIT_PORT}: cluster tests skipped")
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def _queue(queue: str, delete: bool = False) -> int:
-    """How many messages wait in the queue (it must exist); delete it when asked."""
-    import aio_pika
-
-    async def run() -> int:
-        connection = await aio_pika.connect(host=RABBIT_HOST, port=RABBIT_PORT, login="guest", password="guest")
-        async with connection:
-            channel = await connection.channel()
-            declared = await channel.declare_queue(queue, passive=True)
-            count = declared.declaration_result.message_count
-            if delete:
-                await declared.delete(if_unused=False, if_empty=False)
-            return count
-
-    return asyncio.run(run())
-
-
 # -- the cluster ----------------------------------------------------------------------------------
 class Cluster:
-    def __init__(self, servers: Servers, lb: str, access_log: Path, queue: str) -> None:
-        self.servers, self.lb, self.access_log, self.queue = servers, lb, access_log, queue
-        self.database_url = servers.database_url
+    def __init__(self, topology: Topology) -> None:
+        self.servers, self.lb, self.queue = topology.servers, topology.lb, topology.queue
+        self.access_log = topology.access_log
+        self.database_url = topology.database_url
         self.signed_in: dict[str, str | None] = {}  # one website session, whichever URL a turn goes to
 
     def bot(self, url: str) -> Bot:
@@ -171,76 +103,13 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    nginx = _nginx()
-    _require_services()
-    from sqlalchemy import create_engine, text
-
-    tag = uuid.uuid4().hex[:10]
-    database = f"mg_cluster_e2e_{tag}"
-    queue = f"makegood_e2e_{tag}"
-    key_prefix = f"mgtest{tag}"  # alphanumeric, as Rasa requires
-    admin = create_engine(POSTGRES_URL, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as db:
-        db.execute(text(f'CREATE DATABASE "{database}"'))
-    work = tmp_path_factory.mktemp("cluster")
-    servers = Servers(
-        workdir=work,
-        database_url=_with_database(POSTGRES_URL, database),
-        endpoints="rasa_project/endpoints-cluster.yml",
-        rasa_processes=2,
-        extra_env={
-            "MAKEGOOD_REDIS_HOST": REDIS_HOST,
-            "MAKEGOOD_REDIS_PORT": str(REDIS_PORT),
-            "MAKEGOOD_REDIS_DB": str(REDIS_DB),
-            "MAKEGOOD_REDIS_KEY_PREFIX": key_prefix,
-            "MAKEGOOD_RABBITMQ_HOST": RABBIT_HOST,
-            "MAKEGOOD_RABBITMQ_PORT": str(RABBIT_PORT),
-            "MAKEGOOD_RABBITMQ_USER": "guest",
-            "MAKEGOOD_RABBITMQ_PASSWORD": "guest",
-            "MAKEGOOD_RABBITMQ_QUEUE": queue,
-        },
-    )
-    nginx_proc = None
     try:
-        try:
-            servers.start()
-        except StartError as exc:
-            pytest.fail(str(exc))
-        prefix = work / "nginx"
-        prefix.mkdir()
-        lb_port = free_port()
-        rasa_ports = " ".join(servers.urls[name].rsplit(":", 1)[1] for name in ("rasa-1", "rasa-2"))
-        conf = subprocess.run(
-            [str(ROOT / "scripts" / "cluster-nginx-conf.sh"), str(prefix), "127.0.0.1", str(lb_port), rasa_ports],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        (prefix / "nginx.conf").write_text(conf)
-        nginx_log = prefix / "nginx-error.log"
-        nginx_proc = subprocess.Popen(
-            [nginx, "-c", str(prefix / "nginx.conf"), "-p", str(prefix), "-e", str(nginx_log)],
-            stdout=nginx_log.open("a"),
-            stderr=subprocess.STDOUT,
-        )
-        lb = f"http://127.0.0.1:{lb_port}"
-        wait_for(f"{lb}/", nginx_proc, nginx_log, "nginx", timeout=30)
-        yield Cluster(servers, lb, prefix / "nginx-access.log", queue)
-    finally:
-        if nginx_proc is not None and nginx_proc.poll() is None:
-            nginx_proc.terminate()
-            nginx_proc.wait(timeout=20)
-        servers.stop()
-        import redis
-
-        red = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
-        for key in red.scan_iter(f"{key_prefix}:*"):
-            red.delete(key)
-        with contextlib.suppress(Exception):  # no queue: Rasa never connected, nothing to clean
-            _queue(queue, delete=True)
-        with admin.connect() as db:
-            db.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
+        with running(tmp_path_factory.mktemp("cluster"), redis_db=REDIS_DB, label="e2e") as topology:
+            yield Cluster(topology)
+    except Unavailable as missing:
+        pytest.skip(f"{missing}: cluster tests skipped")
+    except StartError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
@@ -274,7 +143,7 @@ def test_a_conversation_alternating_between_the_rasa_processes_stays_consistent(
     assert proposal.option_chosen["remedy"] == "store_credit" and proposal.public_id in text
 
     # Both processes published the conversation's events to the broker.
-    assert _queue(c.queue) > 0
+    assert queue_depth(c.queue) > 0
 
 
 def test_a_killed_rasa_process_loses_nothing_and_nginx_moves_on(both_up):
@@ -313,3 +182,21 @@ def test_a_killed_rasa_process_loses_nothing_and_nginx_moves_on(both_up):
         timeout=120,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_the_benchmark_load_through_nginx_loses_nothing(both_up):
+    """`make bench` measures the cluster with bench.run.cluster_figures: here at smoke size, on this
+    module's cluster, so what make bench runs is run in make test too."""
+    from bench import report
+    from bench.run import cluster_figures
+
+    sizes = {"scaling": [1, 4], "peak_conversations": 6, "peak_think_seconds": 0.5}
+    topology = Topology(both_up.servers, both_up.lb, both_up.access_log, both_up.queue)
+    figures = cluster_figures(topology, sizes, smoke=True)
+
+    assert [row["concurrency"] for row in figures["scaling"]] == [1, 4]
+    assert all(row["errors"] == 0 and row["n"] == 2 * row["concurrency"] for row in figures["scaling"]), figures
+    peak = figures["peak"]
+    assert peak["errors"] == 0 and peak["accepted_proposals_in_ledger"] == peak["expected_proposals"] == 6, peak
+    assert figures["rasa_processes"] == 2 and all(figures["memory_mb"][name] > 100 for name in ("rasa-1", "rasa-2"))
+    assert report.problems({"cluster": figures}) == []
