@@ -61,7 +61,7 @@ def _port_open(host: str, port: int) -> bool:
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
     if not found:
-        raise Unavailable("nginx is not installed (apt-get install nginx; .ci/run, make cluster and make bench install it)")
+        raise Unavailable("nginx is not installed (apt-get install nginx; make cluster and make bench install it)")
     return found
 
 
