@@ -100,8 +100,9 @@ async def _turn(
             if response.status != 200:
                 run.errors.append(f"{sender}: HTTP {response.status}")
                 return
-            if expect and expect not in " ".join(m.get("text", "") for m in body):
-                run.errors.append(f"{sender}: expected {expect!r} in reply to {text!r}")
+            reply = " ".join(m.get("text", "") for m in body)
+            if expect and expect not in reply:
+                run.errors.append(f"{sender}: expected {expect!r} in reply to {text!r}, got {reply[:300]!r}")
     except Exception as exc:  # noqa: BLE001 - every failure is counted, none is hidden
         run.errors.append(f"{sender}: {type(exc).__name__}: {exc}")
         return

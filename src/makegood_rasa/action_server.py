@@ -24,6 +24,12 @@ from collections.abc import Sequence
 from typing import Any
 
 OPEN_PATHS = ("/health",)
+# Rasa's client (aiohttp) keeps an idle connection to this server for up to 15 s and reuses it;
+# Sanic closes idle connections after 5 s. When the close and the reuse cross, Rasa's request
+# fails ("Cannot write to closing transport"), Rasa drops the action's events and the customer
+# gets an apology with no options (seen at 100 conversations at once). The server must outlast
+# the client: the client then always closes first. SANIC_KEEP_ALIVE_TIMEOUT still overrides.
+KEEP_ALIVE_SECONDS = 75
 TOKEN_ENV = "MAKEGOOD_ACTIONS_TOKEN"
 UNAUTHORIZED = (
     "this actions server only answers the Makegood Rasa server: send ?token= with the shared "
@@ -46,6 +52,8 @@ def create_app(token: str, actions_package: str = "actions") -> Any:
     from sanic.response import json
 
     app = sdk_app(actions_package, cors_origins="")
+    if "SANIC_KEEP_ALIVE_TIMEOUT" not in os.environ:
+        app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
 
     async def require_token(request: Any) -> Any:
         if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
