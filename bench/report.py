@@ -442,10 +442,10 @@ def _headline_scale(r: dict) -> list[str]:
             f"{sat['floor_turns_per_second']} turns/s) |"
         )
     on_cluster = (r.get("cluster") or {}).get("peak")
-    for where, peak in (("embedded default", r.get("peak")), ("make cluster", on_cluster)):
+    for where, peak in (("the embedded default", r.get("peak")), ("make cluster", on_cluster)):
         if peak:
             rows.append(
-                f"| peak on the {where}: {peak['conversations']} customers, {peak['think_seconds']:.0f} s between "
+                f"| peak on {where}: {peak['conversations']} customers, {peak['think_seconds']:.0f} s between "
                 f"messages — p99, errors, proposals in the ledger | ≤ {TARGETS['peak_p99_ms']:.0f} ms, 0, all | "
                 f"{peak['all_turns']['p99_ms']} ms, {peak['errors']}, {peak['accepted_proposals_in_ledger']} of "
                 f"{peak['expected_proposals']} |"

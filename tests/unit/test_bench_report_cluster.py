@@ -56,7 +56,7 @@ def test_the_cluster_section_sets_each_concurrency_beside_the_embedded_figure():
     assert "p99 **1900.0 ms** (embedded: 19000.0 ms)" in text and ": met." in text
     assert "rasa-1 1100 MB" in text
     headline = "\n".join(report._headline_scale(results))
-    assert "peak on the embedded default" in headline and "peak on the make cluster" in headline
+    assert "peak on the embedded default" in headline and "peak on make cluster" in headline
 
 
 def test_a_skipped_cluster_says_why():
