@@ -31,7 +31,9 @@ Where each measured figure comes from (docs/benchmarks.json, written by `make be
                              turn mean ms), and said so (or pass --action-turns-per-second).
     ledger_writes_per_second the lowest ledger.postgresql writes_per_second over the writer counts
                              measured (each write: one proposal plus its audit-chain event).
-    memory_mb                memory_mb.rasa / .actions: peak resident memory per process.
+    memory_mb                memory_mb.rasa: peak resident memory of one Rasa process;
+                             memory_mb.actions: of the actions server with its workers, divided by
+                             actions_workers (the main process's share counted into each worker).
 """
 
 from __future__ import annotations
@@ -175,6 +177,15 @@ def estimated_action_turns_per_second(data: Mapping[str, Any]) -> float:
     return 1000.0 / extra
 
 
+def _per_worker(memory: float | None, workers: Any) -> float | None:
+    """The actions server's memory (its workers summed) per worker; older files measured one process."""
+    if memory is None:
+        return None
+    if isinstance(workers, int) and not isinstance(workers, bool) and workers > 1:
+        return memory / workers
+    return memory
+
+
 def figures_from(data: Mapping[str, Any], action_turns_per_second: float | None = None) -> Figures:
     """The figures of a docs/benchmarks.json (the structure bench/run.py writes)."""
     ledger = data.get("ledger", {}).get("postgresql") if isinstance(data.get("ledger"), Mapping) else None
@@ -199,7 +210,7 @@ def figures_from(data: Mapping[str, Any], action_turns_per_second: float | None 
         action_turns_per_second=action,
         ledger_writes_per_second=min(rates),
         rasa_memory_mb=memory.get("rasa"),
-        action_memory_mb=memory.get("actions"),
+        action_memory_mb=_per_worker(memory.get("actions"), data.get("actions_workers")),
         measured=machine.get("date"),
         action_estimated=estimated,
     )

@@ -234,6 +234,8 @@ def main() -> int:
             sizes["peak_think_seconds"],
         )
         results["memory_mb"] = {name: peak_memory_mb(proc.pid) for name, proc in servers.procs.items()}
+        # memory_mb.actions is the actions server with its workers (bench/capacity.py divides it).
+        results["actions_workers"] = int(servers.env().get("MAKEGOOD_ACTIONS_WORKERS") or 1)
         ledger.dispose()
     finally:
         servers.stop()

@@ -210,3 +210,10 @@ def test_the_command_names_an_unreadable_benchmarks_file(tmp_path, capsys):
     missing = tmp_path / "nope.json"
     assert capacity.main(["--conversations", "10", "--think-seconds", "5", "--benchmarks", str(missing)]) == 2
     assert "nope.json" in capsys.readouterr().err
+
+
+def test_the_actions_memory_is_shared_out_over_its_workers():
+    two = figures_from(bench_json(memory_mb={"rasa": 1230.8, "actions": 1100.0}, actions_workers=2))
+    assert two.action_memory_mb == pytest.approx(550.0)
+    older = figures_from(bench_json())  # no actions_workers: one process measured
+    assert older.action_memory_mb == 507.8
