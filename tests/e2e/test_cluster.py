@@ -46,6 +46,7 @@ def joined(replies: list[str]) -> str:
 # -- the cluster ----------------------------------------------------------------------------------
 class Cluster:
     def __init__(self, topology: Topology) -> None:
+        self.topology = topology
         self.servers, self.lb, self.queue = topology.servers, topology.lb, topology.queue
         self.access_log = topology.access_log
         self.database_url = topology.database_url
@@ -191,8 +192,7 @@ def test_the_benchmark_load_through_nginx_loses_nothing(both_up):
     from bench.run import cluster_figures
 
     sizes = {"scaling": [1, 4], "peak_conversations": 6, "peak_think_seconds": 0.5}
-    topology = Topology(both_up.servers, both_up.lb, both_up.access_log, both_up.queue)
-    figures = cluster_figures(topology, sizes, smoke=True)
+    figures = cluster_figures(both_up.topology, sizes, smoke=True)
 
     assert [row["concurrency"] for row in figures["scaling"]] == [1, 4]
     assert all(row["errors"] == 0 and row["n"] == 2 * row["concurrency"] for row in figures["scaling"]), figures

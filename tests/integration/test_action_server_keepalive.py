@@ -12,13 +12,12 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
 
 from makegood_rasa.action_server import KEEP_ALIVE_SECONDS
-from tests.support.servers import ROOT, free_port, wait_for
+from tests.support.servers import ROOT, Servers, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +37,7 @@ def test_an_idle_connection_outlives_sanics_default_and_the_next_request_is_answ
     env.update(MAKEGOOD_ACTIONS_TOKEN=secrets.token_hex(16), PYTHONPATH=str(ROOT), MAKEGOOD_ACTIONS_WORKERS="1")
     log = tmp_path / "actions.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "makegood_rasa.action_server", "--host", "127.0.0.1", "--port", str(port)],
+        Servers(workdir=tmp_path, database_url="sqlite://").actions_argv(port),  # as every suite starts it
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),
